@@ -1,0 +1,234 @@
+"""What ``gitxp ls`` and ``gitxp show`` print: runs as readable text or JSON."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from gitxp import record
+from gitxp.config.dicts import iterate_flattened
+from gitxp.repo import GitRepo
+from gitxp.store import RunRecord, list_runs
+
+STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
+
+
+def load_records(
+    repo: GitRepo, status: str | None = None, limit: int | None = None
+) -> list[RunRecord]:
+    """Runs newest first, optionally only those with ``status``, at most ``limit``."""
+    out = []
+    for ref in list_runs(repo):
+        rec = RunRecord.load(repo, ref)
+        if status and rec.info.get("status", "").upper() != status.upper():
+            continue
+        out.append(rec)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def display_status(info: dict[str, Any], now: float | None = None) -> str:
+    """The status, with RUNNING runs whose heartbeat stopped marked as probably dead."""
+    status = str(info.get("status", "?"))
+    beat = record.parse_time(info.get("heartbeat"))
+    stale = beat is not None and (now or time.time()) - beat.timestamp() > STALE_AFTER
+    if status == "RUNNING" and stale:
+        return "RUNNING?"
+    return status
+
+
+def duration(info: dict[str, Any]) -> float | None:
+    """Seconds from start to stop (or to the last heartbeat while running)."""
+    start = record.parse_time(info.get("start_time"))
+    end = record.parse_time(info.get("stop_time") or info.get("heartbeat"))
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def format_duration(seconds: float | None) -> str:
+    """``3.2s``, ``4m05s``, ``2h13m``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def local_time(text: str | None) -> str:
+    """An ISO time from a record shown in the local zone, to the minute."""
+    moment = record.parse_time(text)
+    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def differing_config(records: list[RunRecord]) -> list[str]:
+    """Dotted config keys whose values differ between ``records`` (``seed`` left out)."""
+    values: dict[str, set[str]] = {}
+    for rec in records:
+        for key, value in iterate_flattened(rec.config):
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    keys = [
+        k
+        for k, v in values.items()
+        if len(v) > 1 or any(k not in dict(iterate_flattened(r.config)) for r in records)
+    ]
+    return sorted(k for k in keys if k != "seed")
+
+
+def unique_prefix_length(ids: list[str], minimum: int = 8) -> int:
+    """The shortest prefix length (≥ ``minimum``) that tells all ``ids`` apart."""
+    length = minimum
+    while length < 26 and len({i[:length] for i in ids}) < len(ids):
+        length += 1
+    return length
+
+
+def ls_rows(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the ``gitxp ls`` table."""
+    keys = differing_config(records)
+    width = unique_prefix_length([r.ref.id for r in records])
+    header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT", *keys]
+    rows = []
+    for rec in records:
+        info = rec.info
+        flat = dict(iterate_flattened(rec.config))
+        label = info.get("experiment") or ""
+        if info.get("name"):
+            label = f"{label}/{info['name']}" if label else str(info["name"])
+        rows.append(
+            [
+                rec.ref.id[:width],
+                label,
+                display_status(info),
+                local_time(info.get("start_time")),
+                format_duration(duration(info)),
+                record.short_result(info.get("result"), 24),
+                *[_cell(flat.get(k)) for k in keys],
+            ]
+        )
+    return header, rows
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip()
+        for line in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
+    """One run as JSON data (``full`` adds metrics, host, env lock and output)."""
+    data = {**rec.info, "ref": rec.ref.ref, "commit": rec.ref.commit, "config": rec.config}
+    if full:
+        data.update(
+            metrics=rec.metrics,
+            host=rec.host,
+            env_lock=rec.env_lock,
+            output=rec.output,
+            snapshot_commit=rec.snapshot_commit,
+        )
+    return data
+
+
+def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) -> str:
+    """Everything recorded about a run, as readable sections."""
+    info = rec.info
+    lines = [f"run {rec.ref.id}  {display_status(info)}"]
+    fields = [
+        ("experiment", info.get("experiment")),
+        ("name", info.get("name")),
+        ("command", " ".join(info.get("command") or [])),
+        ("cwd", info.get("cwd")),
+        ("started", local_time(info.get("start_time")) + f"  ({info.get('start_time')})"),
+        ("stopped", info.get("stop_time")),
+        ("duration", format_duration(duration(info))),
+        ("heartbeat", info.get("heartbeat")),
+        ("exit code", info.get("exit_code")),
+        ("result", None if info.get("result") is None else json.dumps(info.get("result"))),
+        ("seed", info.get("seed")),
+        ("base", _base(info)),
+        ("comment", info.get("comment")),
+        ("tags", ", ".join(info.get("tags") or [])),
+        ("ref", f"{rec.ref.ref} ({rec.ref.commit[:12]}, snapshot {rec.snapshot_commit[:12]})"),
+    ]
+    lines += [f"  {k + ':':<12}{v}" for k, v in fields if v not in (None, "", [])]
+    if info.get("skipped_files"):
+        lines.append("  skipped (too large to snapshot):")
+        lines += [f"    {s['path']} ({s['size']} bytes)" for s in info["skipped_files"]]
+    lines += ["", "config:"]
+    lines += [
+        "  " + line for line in record.dump_yaml(rec.config).decode().splitlines() if rec.config
+    ]
+    lines += _metric_lines(rec.metrics)
+    if info.get("artifacts"):
+        lines += ["", "artifacts:"]
+        lines += [f"  {a['name']} ({a['size']} bytes)" for a in info["artifacts"]]
+    if info.get("info"):
+        lines += ["", "info:", "  " + json.dumps(info["info"], sort_keys=True)]
+    if info.get("fail_trace"):
+        lines += ["", "failure:"] + ["  " + x for x in str(info["fail_trace"]).splitlines()]
+    host = rec.host
+    python = host.get("python") or {}
+    cpu = host.get("cpu") or {}
+    lines += [
+        "",
+        "host:",
+        f"  {host.get('hostname', '?')}  {_os(host)}  "
+        f"python {python.get('version', '?')}  {cpu.get('model') or ''}".rstrip(),
+    ]
+    packages = [x for x in rec.env_lock.splitlines() if x and not x.startswith("#")]
+    lines += ["", f"environment: {len(packages)} packages (gitxp show --env to list)"]
+    if full_env:
+        lines += ["  " + x for x in rec.env_lock.splitlines()]
+    out = rec.output.splitlines()
+    if out:
+        shown = out if output_lines < 0 else out[-output_lines:]
+        cut = f", last {len(shown)} of {len(out)} lines" if len(shown) < len(out) else ""
+        lines += ["", f"output{cut}:"] + ["  " + x for x in shown]
+    return "\n".join(lines)
+
+
+def _base(info: dict[str, Any]) -> str | None:
+    base = info.get("base_commit")
+    where = info.get("branch") or ("detached HEAD" if info.get("detached") else None)
+    if base is None:
+        return f"no commits yet ({where})" if where else "no commits yet"
+    text = f"{base[:12]} on {where}" if where else base[:12]
+    return text + (" + uncommitted changes" if info.get("dirty") else "")
+
+
+def _os(host: dict[str, Any]) -> str:
+    os_info = host.get("os")
+    if isinstance(os_info, dict):
+        return str(os_info.get("distro") or os_info.get("system") or "")
+    return str(os_info or "")
+
+
+def _metric_lines(metrics: dict[str, dict[str, list[Any]]]) -> list[str]:
+    if not metrics:
+        return []
+    lines = ["", "metrics:"]
+    for name, series in sorted(metrics.items()):
+        values = series.get("values") or []
+        if not values:
+            continue
+        lines.append(
+            f"  {name}: last {values[-1]:g}  min {min(values):g}  max {max(values):g}  "
+            f"({len(values)} values, steps {series['steps'][0]}..{series['steps'][-1]})"
+        )
+    return lines

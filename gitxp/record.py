@@ -1,0 +1,100 @@
+"""The record format: what the ``.gitxp/`` folder of a run commit holds, and its messages.
+
+``.gitxp/`` in a run commit's tree (format 1):
+
+- ``format``: the text ``gitxp-run 1``; readers accept every older format number.
+- ``run.json``: id, experiment, name, command, cwd, status, times (ISO 8601, UTC, with
+  zone), heartbeat, exit code, result, failure trace, base commit and branch, dirty flag,
+  skipped files, seed, comment, tags, info, artifacts and resources listed with sizes.
+- ``config.yaml``: the resolved config.
+- ``env.lock``: the installed distributions (``pip install -r env.lock``).
+- ``host.json``: host facts.
+- ``metrics.json``: ``{name: {"steps": [...], "values": [...], "timestamps": [...]}}``,
+  timestamps in seconds since the Unix epoch.
+- ``output.log``: captured stdout/stderr with ``\\r``/``\\b`` applied.
+- ``artifacts/<name>``: the files added as artifacts; ``resources/<name>`` likewise.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import yaml
+
+FORMAT = 1
+FORMAT_TEXT = f"gitxp-run {FORMAT}\n"
+RECORD_DIR = ".gitxp"
+FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "INTERRUPTED", "DIED", "QUEUED"})
+
+
+def iso(timestamp: float | None) -> str | None:
+    """``timestamp`` (seconds since the epoch) as ISO 8601 in UTC with its zone."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """The inverse of :func:`iso`."""
+    return None if not text else datetime.fromisoformat(text)
+
+
+def dump_json(data: Any) -> bytes:
+    """Stable, readable JSON bytes for a record file."""
+    return (json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
+
+
+def dump_yaml(data: Any) -> bytes:
+    """Readable YAML bytes that keep the config's key order."""
+    text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return text.encode()
+
+
+def load_yaml(data: bytes | None) -> Any:
+    """Parse a YAML record file (None stays None)."""
+    return None if data is None else yaml.safe_load(data.decode())
+
+
+def short_result(value: Any, width: int = 40) -> str:
+    """A one-line rendering of a run's result for summaries."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def commit_message(run: dict[str, Any]) -> str:
+    """A one-line summary plus trailers, so ``git log`` on a run ref is informative."""
+    label = run.get("name") or run.get("experiment") or "run"
+    status = run.get("status", "RUNNING")
+    summary = f"gitxp run {run['id'][:10]}: {label} ({status}"
+    if run.get("result") is not None:
+        summary += f", result {short_result(run['result'], 30)}"
+    summary += ")"
+    trailers = [
+        ("Gitxp-Run", run["id"]),
+        ("Gitxp-Status", status),
+        ("Gitxp-Experiment", run.get("experiment") or ""),
+        ("Gitxp-Name", run.get("name") or ""),
+        ("Gitxp-Command", " ".join(run.get("command") or [])),
+        ("Gitxp-Base", run.get("base_commit") or ""),
+    ]
+    lines = [f"{k}: {_one_line(v)}" for k, v in trailers if v]
+    return summary + "\n\n" + "\n".join(lines) + "\n"
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """The ``Gitxp-*`` trailers of a run commit message."""
+    out: dict[str, str] = {}
+    for line in message.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith("Gitxp-"):
+            out[key] = value
+    return out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
