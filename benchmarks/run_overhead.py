@@ -1,0 +1,155 @@
+"""Per-run overhead of gitxp, against baselines measured in the same process run.
+
+    python benchmarks/run_overhead.py [--files 5000] [--repeat 7]
+
+1. The pre-run snapshot (``take_snapshot``) against ``git stash create`` on a generated
+   repository of 5,000 files (~100 MB) with a few edits and new files.
+2. A trivial script (prints, returns) as plain ``python script.py``, under
+   ``gitxp run``, and as a Sacred experiment with a FileStorageObserver (needs the
+   ``bench`` extra: ``pip install -e .[bench]``).
+3. Logging 100,000 scalars, including the final write into the run commit.
+
+Prints medians and ratios. Nothing here asserts: the figures go into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gitxp.recorder import Recorder, RunSpec
+from gitxp.repo import GitRepo
+from gitxp.snapshot import take_snapshot
+
+TRIVIAL = "print('hello')\n"
+SACRED_TRIVIAL = """\
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+ex = Experiment("trivial")
+ex.observers.append(FileStorageObserver({folder!r}))
+
+@ex.automain
+def main():
+    print("hello")
+    return 1
+"""
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def median_time(action: Callable[[], object], repeat: int) -> float:
+    """The median wall time of ``action`` over ``repeat`` calls (after one warm-up)."""
+    action()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sh(cwd: Path, *argv: str) -> None:
+    subprocess.run(argv, cwd=cwd, env=ENV, check=True, capture_output=True)
+
+
+def make_repo(root: Path, files: int) -> Path:
+    """A committed repo of ``files`` files of 20 kB each, then a few edits and new files."""
+    repo = root / "big"
+    repo.mkdir()
+    sh(repo, "git", "init", "-q")
+    for i in range(files):
+        folder = repo / "src" / f"d{i % 50}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.txt").write_bytes(os.urandom(10_000).hex().encode())
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-q", "-m", "generated")
+    for i in range(5):
+        with open(repo / "src" / f"d{i}" / f"f{i}.txt", "ab") as handle:
+            handle.write(b"edited\n")
+    for i in range(5):
+        (repo / f"new{i}.txt").write_text(f"new file {i}\n")
+    (repo / "trivial.py").write_text(TRIVIAL)
+    return repo
+
+
+def report(label: str, value: float, baseline: float, baseline_label: str) -> None:
+    print(f"  {label:<34} {value * 1000:8.1f} ms   {value / baseline:5.2f}x {baseline_label}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        print(f"generating a repository of {args.files} files …", flush=True)
+        repo_path = make_repo(root, args.files)
+        repo = GitRepo(repo_path)
+
+        print("\n1. snapshot (median of %d)" % args.repeat)
+        stash = median_time(lambda: sh(repo_path, "git", "stash", "create"), args.repeat)
+        snap = median_time(lambda: take_snapshot(repo), args.repeat)
+        print(f"  {'git stash create':<34} {stash * 1000:8.1f} ms")
+        report("gitxp take_snapshot", snap, stash, "git stash create")
+
+        print("\n2. a trivial script (median of %d, whole process)" % args.repeat)
+        py = sys.executable
+        plain = median_time(lambda: sh(repo_path, py, "trivial.py"), args.repeat)
+        run = median_time(
+            lambda: sh(repo_path, py, "-m", "gitxp", "run", "-b", "0", "trivial.py"),
+            args.repeat,
+        )
+        print(f"  {'python trivial.py':<34} {plain * 1000:8.1f} ms")
+        report("gitxp run trivial.py", run, plain, "plain python")
+        print(f"  {'gitxp run overhead':<34} {(run - plain) * 1000:8.1f} ms")
+        try:
+            import sacred  # noqa: F401
+        except ImportError:
+            print("  (sacred not installed: pip install -e .[bench] to compare)")
+        else:
+            script = repo_path / "sacred_trivial.py"
+            script.write_text(SACRED_TRIVIAL.format(folder=str(root / "sacred_runs")))
+            sac = median_time(lambda: sh(repo_path, py, "sacred_trivial.py"), args.repeat)
+            print(f"  {'sacred + FileStorageObserver':<34} {sac * 1000:8.1f} ms")
+            print(f"  gitxp run / sacred: {run / sac:.2f}x")
+
+        print("\n3. logging 100,000 scalars, including the final record commit")
+        small = root / "small"
+        small.mkdir()
+        sh(small, "git", "init", "-q")
+        (small / "a.py").write_text("pass\n")
+        sh(small, "git", "add", "-A")
+        sh(small, "git", "commit", "-q", "-m", "x")
+        srepo = GitRepo(small)
+
+        def one_run(count: int) -> float:
+            recorder = Recorder.start(srepo, RunSpec(command=["bench"]))
+            start = time.perf_counter()
+            log = recorder.spool.log_scalar
+            for i in range(count):
+                log("loss", 1.0 / (i + 1))
+            recorder.finish("COMPLETED")
+            return time.perf_counter() - start
+
+        empty = statistics.median(one_run(0) for _ in range(args.repeat))
+        full = statistics.median(one_run(100_000) for _ in range(3))
+        print(f"  {'finish with no metrics':<34} {empty * 1000:8.1f} ms")
+        print(f"  {'log 100,000 + finish':<34} {full * 1000:8.1f} ms")
+        print(f"  {'cost of the 100,000 scalars':<34} {(full - empty) * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
