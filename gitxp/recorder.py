@@ -24,9 +24,10 @@ from gitxp.envlock import env_lock
 from gitxp.errors import UsageError
 from gitxp.hostinfo import host_facts
 from gitxp.ids import is_run_id, new_run_id
+from gitxp.metricfile import MetricsReader
 from gitxp.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
-from gitxp.snapshot import take_snapshot
-from gitxp.spool import MetricsReader, Spool, SpoolState, read_events, read_meta
+from gitxp.snapshot import Snapshot, take_snapshot
+from gitxp.spool import Spool, SpoolState, read_events, read_meta
 from gitxp.textlog import LogCleaner
 
 DEFAULT_BEAT_INTERVAL = 10.0
@@ -50,6 +51,10 @@ class RunSpec:
     python: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    # Sources to record instead of a snapshot of the working tree (reproduce, --resume),
+    # and the run's directory relative to the top of those sources (default: os.getcwd()).
+    snapshot: Snapshot | None = None
+    cwd: str | None = None
 
 
 def spool_root(repo: GitRepo) -> Path:
@@ -95,9 +100,20 @@ class Recorder:
         if repo.ref_target(run_ref(run_id)) is not None:
             raise UsageError(f"run {run_id} already exists; choose another --id")
         started = time.time()
-        spool = Spool.create(spool_root(repo) / run_id)
-        lock_fd = _lock(spool.path, block=True)
+        # The spool is built and locked under a hidden name, then renamed into place: a
+        # gitxp command running at the same moment must never see it unlocked (it would
+        # take it for the spool of a dead run and remove it).
+        root = spool_root(repo)
+        staging = Spool.create(root / f".new-{run_id}")
+        lock_fd = _lock(staging.path, block=True)
         assert lock_fd is not None
+        try:
+            os.rename(staging.path, root / run_id)
+        except BaseException:
+            os.close(lock_fd)
+            shutil.rmtree(staging.path, ignore_errors=True)
+            raise
+        spool = Spool(root / run_id)
         try:
             return cls._start(repo, spec, run_id, started, spool, lock_fd)
         except BaseException:
@@ -109,8 +125,8 @@ class Recorder:
     def _start(
         cls, repo: GitRepo, spec: RunSpec, run_id: str, started: float, spool: Spool, lock_fd: int
     ) -> Recorder:
-        snap = take_snapshot(repo)
-        cwd = os.path.relpath(os.getcwd(), repo.workdir)
+        snap = spec.snapshot or take_snapshot(repo)
+        cwd = spec.cwd if spec.cwd is not None else os.path.relpath(os.getcwd(), repo.workdir)
         run: dict[str, Any] = {
             "id": run_id,
             "experiment": spec.experiment,
@@ -218,11 +234,18 @@ class Recorder:
         self._release(remove_spool=True)
 
     def _release(self, remove_spool: bool) -> None:
+        if remove_spool:
+            # Moved aside while still locked, so no other gitxp command can open it and
+            # take a finished run for a dead one.
+            trash = self.spool.path.with_name(f".done-{self.spool.path.name}")
+            try:
+                os.rename(self.spool.path, trash)
+            except OSError:
+                trash = self.spool.path
+            shutil.rmtree(trash, ignore_errors=True)
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-        if remove_spool:
-            shutil.rmtree(self.spool.path, ignore_errors=True)
 
     # -- the record commit -----------------------------------------------------------
 
@@ -251,7 +274,7 @@ class Recorder:
             run["info"] = state.events.get("info", {})
             files: dict[str, TreeValue] = {
                 "run.json": b"",
-                "metrics.json": record.dump_json(self._metrics_now()),
+                "metrics.json": record.dump_metrics(self._metrics_now()),
                 "output.log": self._output_now(final).encode(),
             }
             if "config" in state.events:
@@ -276,8 +299,7 @@ class Recorder:
             return commit
 
     def _metrics_now(self) -> dict[str, Any]:
-        self._metrics.update()
-        return self._metrics.by_name()
+        return self._metrics.update()
 
     def _output_now(self, final: bool) -> str:
         path = self.spool.output_path
@@ -344,7 +366,10 @@ def _utf8_boundary(data: bytes) -> int:
 
 def _lock(spool_path: Path, block: bool) -> int | None:
     """Hold the spool's lock (released by the kernel when the holder dies), or None."""
-    fd = os.open(spool_path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(spool_path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # the spool was removed meanwhile: its run has ended
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -376,6 +401,19 @@ def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
     return recorder
 
 
+def _remove_if_abandoned(path: Path, age: float = 3600.0) -> None:
+    """Remove a hidden spool left behind by a process killed while creating or removing it."""
+    try:
+        if time.time() - path.stat().st_mtime < age:
+            return
+    except OSError:
+        return
+    fd = _lock(path, block=False)
+    if fd is not None:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
 def seal_dead_runs(repo: GitRepo) -> list[str]:
     """Seal every run whose supervisor died: status DIED, everything in its spool kept.
 
@@ -389,6 +427,9 @@ def seal_dead_runs(repo: GitRepo) -> list[str]:
         return []
     sealed = []
     for name in names:
+        if name.startswith("."):  # a spool being created or removed right now
+            _remove_if_abandoned(root / name)
+            continue
         recorder = reopen(repo, root / name)
         if recorder is None:
             continue

@@ -75,13 +75,16 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     if conflicts is not None:
         # A merge in progress: like `git add -A`, take the working-tree version.
         paths = {entry.path for sides in conflicts for entry in sides if entry is not None}
+        dirty = dirty or bool(paths)  # the snapshot holds the unresolved working-tree files
         for path in sorted(paths):
             del conflicts[path]
             _place(git, index, repo.workdir, path)
     for path, flags in git.status(untracked_files="all", ignored=False).items():
         if path.startswith(RESERVED_DIR + "/") or path == RESERVED_DIR:
             continue
-        dirty = dirty or bool(flags & (_CHANGED | FileStatus.WT_DELETED | _STAGED))
+        dirty = dirty or bool(
+            flags & (_CHANGED | FileStatus.WT_DELETED | _STAGED | FileStatus.CONFLICTED)
+        )
         if flags & FileStatus.WT_DELETED:
             _remove(index, path)
         elif flags & _CHANGED:

@@ -6,10 +6,9 @@ every record it finished writing:
 
 - ``meta.json``: written once when the run starts (what the record commit needs to know).
 - ``events.jsonl``: one JSON object a line: config, result, info, artifacts, the end.
-- ``metrics/<pid>-<n>.tsv``: one scalar a line, ``name<TAB>step<TAB>value<TAB>time``,
-  written by each process through a shared memory map, so a value is in the kernel's
-  page cache the moment ``log_scalar`` returns (it survives SIGKILL of the writer) and
-  costs no system call. The unused tail of the file is zero bytes.
+- ``metrics/``: scalars, in memory-mapped record files, one pair per process
+  (:mod:`gitxp.metricfile`): a value survives SIGKILL of its writer the moment
+  ``log_scalar`` returns.
 - ``output.log``: the captured stdout/stderr bytes, as the terminal received them.
 - ``artifacts/``: copies of the files added as artifacts.
 
@@ -20,22 +19,20 @@ only, and never git.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitxp.errors import UsageError
+from gitxp.metricfile import MetricWriter
 
 SPOOL_ENV = "GITXP_SPOOL"
 RUN_ID_ENV = "GITXP_RUN_ID"
 CONFIG_ENV = "GITXP_CONFIG"
 RESERVED_ARTIFACT_NAMES = frozenset({"run.json", "config.yaml", "metrics.json", "output.log"})
-_INITIAL_MAP = 1 << 18
 
 
 def to_jsonable(value: Any) -> Any:
@@ -55,69 +52,6 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _number(name: str, value: Any) -> int | float:
-    if hasattr(value, "item") and hasattr(value, "dtype"):
-        value = value.item()
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)):
-        return value
-    raise UsageError(
-        f"log_scalar({name!r}, …): value of type {type(value).__name__} is not a number; "
-        "log numbers, and store other objects with add_artifact"
-    )
-
-
-class MetricWriter:
-    """Appends scalars of one process to its own memory-mapped file in the spool."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.pid = os.getpid()
-        stem = f"{self.pid}-{time.monotonic_ns()}"
-        self._fd = os.open(folder / f"{stem}.tsv", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-        self._size = _INITIAL_MAP
-        os.ftruncate(self._fd, self._size)
-        self._map = mmap.mmap(self._fd, self._size)
-        self._pos = 0
-        self._names: dict[str, str] = {}
-        self._steps: dict[str, int] = {}
-
-    def log(self, name: str, value: Any, step: int | None = None) -> int:
-        """Record ``value`` for metric ``name``; ``step`` defaults to the last step + 1."""
-        number = _number(name, value)
-        if step is None:
-            step = self._steps.get(name, -1) + 1
-        self._steps[name] = step
-        key = self._names.get(name)
-        if key is None:
-            if not isinstance(name, str) or not name:
-                raise UsageError("log_scalar: the metric name must be a non-empty string")
-            key = self._names[name] = json.dumps(name)
-        line = f"{key}\t{step}\t{number!r}\t{time.time()!r}\n".encode()
-        end = self._pos + len(line)
-        if end > self._size:
-            self._grow(end)
-        self._map[self._pos : end] = line
-        self._pos = end
-        return step
-
-    def _grow(self, needed: int) -> None:
-        while self._size < needed:
-            self._size *= 2
-        os.ftruncate(self._fd, self._size)
-        self._map.resize(self._size)
-
-    def close(self) -> None:
-        """Cut the file to what was written and release the map."""
-        if self._map.closed:
-            return
-        self._map.flush()
-        self._map.close()
-        os.ftruncate(self._fd, self._pos)
-        os.close(self._fd)
-
-
 class Spool:
     """The spool folder of one run, as seen by a process that writes to it."""
 
@@ -129,10 +63,8 @@ class Spool:
 
     @classmethod
     def create(cls, path: Path) -> Spool:
-        """Make a new, empty spool folder."""
+        """Make a new, empty spool folder (its sub-folders are made when first written)."""
         path.mkdir(parents=True)
-        for folder in ("artifacts", "resources", "metrics"):
-            (path / folder).mkdir()
         (path / "output.log").touch()
         return cls(path)
 
@@ -237,52 +169,3 @@ def read_events(path: Path, state: SpoolState) -> None:
             state.events.setdefault("info", {}).update(event.get("value") or {})
         elif isinstance(kind, str):
             state.events[kind] = event
-
-
-class MetricsReader:
-    """Reads the metric files of a spool incrementally: each call parses only new lines."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._offsets: dict[str, int] = {}
-        self.metrics: dict[str, dict[str, list[Any]]] = {}
-
-    def update(self) -> dict[str, dict[str, list[Any]]]:
-        """Parse what was appended since the last call; returns all metrics so far."""
-        try:
-            names = sorted(os.listdir(self.folder))
-        except FileNotFoundError:
-            return self.metrics
-        for name in names:
-            self._read_file(name)
-        return self.metrics
-
-    def _read_file(self, name: str) -> None:
-        offset = self._offsets.get(name, 0)
-        with open(self.folder / name, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
-        end = data.find(b"\0")
-        if end >= 0:
-            data = data[:end]
-        complete = data.rfind(b"\n") + 1
-        self._offsets[name] = offset + complete
-        for line in _lines(data[:complete]):
-            parts = line.split("\t")
-            if len(parts) != 4:
-                continue
-            key, step, value, stamp = parts
-            series = self.metrics.get(key)
-            if series is None:
-                series = self.metrics[key] = {"steps": [], "values": [], "timestamps": []}
-            series["steps"].append(int(step))
-            series["values"].append(int(value) if value.lstrip("-").isdigit() else float(value))
-            series["timestamps"].append(float(stamp))
-
-    def by_name(self) -> dict[str, dict[str, list[Any]]]:
-        """Metrics keyed by their real names (the files store names JSON-quoted)."""
-        return {json.loads(key): series for key, series in self.metrics.items()}
-
-
-def _lines(data: bytes) -> Iterator[str]:
-    return iter(data.decode("utf-8", "replace").splitlines())

@@ -1,0 +1,205 @@
+"""Scalar metrics of a run in progress: fixed-size binary records in memory-mapped files.
+
+Each process that logs gets its own pair of files in the spool's ``metrics/`` folder:
+
+- ``<pid>-<n>.names``: the metric names, one JSON string a line; line *i* is name *i*.
+  A name's line is written (one ``write``) before its first record.
+- ``<pid>-<n>.bin``: one 40-byte little-endian record per scalar: name index, step, kind
+  (0: the value is a float64, 1: an int64), value, time (float64 seconds since the epoch).
+  The file is a shared memory map, so a record is in the kernel's page cache the moment
+  ``log_scalar`` returns: it survives a SIGKILL of the writer, and logging costs no system
+  call. The unused tail is zero bytes; a record with time 0 marks the end.
+
+Fixed-size records let the reader turn a whole file into columns with ``memoryview``
+slicing, in C: reading 100,000 scalars costs milliseconds, not a parse per line.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import operator
+import os
+import struct
+import time
+from pathlib import Path
+from typing import Any
+
+from gitxp.errors import UsageError
+
+_FLOAT = struct.Struct("<qqqdd")
+_INT = struct.Struct("<qqqqd")
+RECORD = _FLOAT.size  # 40 bytes, 5 fields of 8
+_INITIAL_MAP = RECORD * 4096
+_INT64 = (-(2**63), 2**63 - 1)
+
+Series = dict[str, list[Any]]
+
+
+def _number(name: str, value: Any) -> int | float:
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        try:
+            value = value.item()
+        except ValueError:  # a numpy array of more than one element
+            raise UsageError(
+                f"log_scalar({name!r}, …): an array of shape {getattr(value, 'shape', '?')} "
+                "is not one number; log its elements one by one, or store it with add_artifact"
+            ) from None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    raise UsageError(
+        f"log_scalar({name!r}, …): value of type {type(value).__name__} is not a number; "
+        "log numbers, and store other objects with add_artifact"
+    )
+
+
+def _step(name: str, step: Any) -> int:
+    """``step`` as an int (numpy integers included); anything else is a usage error."""
+    try:
+        if isinstance(step, float):
+            raise TypeError
+        return operator.index(step)
+    except TypeError:
+        raise UsageError(
+            f"log_scalar({name!r}, …, step={step!r}): the step must be an integer"
+        ) from None
+
+
+class MetricWriter:
+    """Appends the scalars of one process to its own memory-mapped record file."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.pid = os.getpid()
+        stem = folder / f"{self.pid}-{time.monotonic_ns()}"
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
+        self._names_fd = os.open(f"{stem}.names", flags | os.O_APPEND, 0o644)
+        self._fd = os.open(f"{stem}.bin", flags, 0o644)
+        self._size = _INITIAL_MAP
+        os.ftruncate(self._fd, self._size)
+        self._map = mmap.mmap(self._fd, self._size)
+        self._pos = 0
+        self._index: dict[str, int] = {}
+        self._steps: dict[str, int] = {}
+
+    def log(self, name: str, value: Any, step: int | None = None) -> int:
+        """Record ``value`` for metric ``name``; ``step`` defaults to the last step + 1."""
+        index = self._index.get(name)
+        if index is None:
+            index = self._new_name(name)
+        number = _number(name, value)
+        if step is None:
+            step = self._steps.get(name, -1) + 1
+        elif type(step) is not int:
+            step = _step(name, step)
+        if not _INT64[0] <= step <= _INT64[1]:
+            raise UsageError(f"log_scalar({name!r}, …, step={step}): the step is too large")
+        self._steps[name] = step
+        if self._pos + RECORD > self._size:
+            self._grow()
+        if type(number) is int and _INT64[0] <= number <= _INT64[1]:
+            _INT.pack_into(self._map, self._pos, index, step, 1, number, time.time())
+        else:
+            _FLOAT.pack_into(self._map, self._pos, index, step, 0, float(number), time.time())
+        self._pos += RECORD
+        return step
+
+    def _new_name(self, name: str) -> int:
+        if not isinstance(name, str) or not name:
+            raise UsageError("log_scalar: the metric name must be a non-empty string")
+        index = self._index[name] = len(self._index)
+        os.write(self._names_fd, (json.dumps(name) + "\n").encode())
+        return index
+
+    def _grow(self) -> None:
+        self._size *= 2
+        os.ftruncate(self._fd, self._size)
+        self._map.resize(self._size)
+
+    def close(self) -> None:
+        """Cut the file to what was written and release the map."""
+        if self._map.closed:
+            return
+        self._map.flush()
+        self._map.close()
+        os.ftruncate(self._fd, self._pos)
+        os.close(self._fd)
+        os.close(self._names_fd)
+
+
+class MetricsReader:
+    """Reads the metric files of a spool incrementally: each call reads only new records."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._done: dict[str, int] = {}
+        self.metrics: dict[str, Series] = {}
+
+    def update(self) -> dict[str, Series]:
+        """Read what was appended since the last call; returns all metrics so far, by name."""
+        try:
+            names = sorted(n for n in os.listdir(self.folder) if n.endswith(".bin"))
+        except FileNotFoundError:
+            return self.metrics
+        for name in names:
+            self._read_file(name[: -len(".bin")])
+        return self.metrics
+
+    def _read_file(self, stem: str) -> None:
+        done = self._done.get(stem, 0)
+        with open(self.folder / f"{stem}.bin", "rb") as handle:
+            handle.seek(done * RECORD)
+            data = handle.read()
+        count = len(data) // RECORD
+        if count == 0:
+            return
+        ints = memoryview(data[: count * RECORD]).cast("q")
+        floats = ints.cast("B").cast("d")
+        times = floats[4::5].tolist()
+        if times[-1] == 0.0:  # the zero tail of a file still being written
+            count = times.index(0.0)
+            times = times[:count]
+        if count == 0:
+            return
+        self._done[stem] = done + count
+        labels = self._names(stem)
+        which = ints[0 : count * 5 : 5].tolist()
+        steps = ints[1 : count * 5 : 5].tolist()
+        kinds = ints[2 : count * 5 : 5].tolist()
+        values = floats[3 : count * 5 : 5].tolist()
+        if any(kinds):
+            as_int = ints[3 : count * 5 : 5].tolist()
+            values = [i if k else v for k, i, v in zip(kinds, as_int, values, strict=True)]
+        for index in sorted(set(which)):
+            if index >= len(labels):
+                continue  # its name line was lost with a crash: nothing to file it under
+            if all(w == index for w in which):
+                picked = (steps, values, times)
+            else:
+                rows = [i for i, w in enumerate(which) if w == index]
+                picked = (
+                    [steps[i] for i in rows],
+                    [values[i] for i in rows],
+                    [times[i] for i in rows],
+                )
+            series = self.metrics.setdefault(
+                labels[index], {"steps": [], "values": [], "timestamps": []}
+            )
+            series["steps"].extend(picked[0])
+            series["values"].extend(picked[1])
+            series["timestamps"].extend(picked[2])
+
+    def _names(self, stem: str) -> list[str]:
+        try:
+            lines = (self.folder / f"{stem}.names").read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(str(json.loads(line)))
+            except ValueError:
+                break
+        return out

@@ -1,0 +1,213 @@
+"""Helpers shared by the run-store tests (ids, snapshot, run, crash, concurrency, ls/show).
+
+The ``git`` and ``gitxp`` helpers are the ones of ``tests/conftest.py``, loaded by path so
+that other folders' ``conftest`` modules can never shadow them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "_gitxp_root_conftest", Path(__file__).with_name("conftest.py")
+)
+assert _spec is not None and _spec.loader is not None
+_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_conftest)
+
+git = _conftest.git
+gitxp = _conftest.gitxp
+
+RUNS = "refs/gitxp/runs/"
+
+
+def run_refs(cwd: Path) -> dict[str, str]:
+    """Every run ref of the repository at ``cwd``: name → commit id (real git)."""
+    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
+    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+
+def all_refs(cwd: Path) -> str:
+    """``git for-each-ref`` of everything (refs/heads, refs/gitxp, tags …)."""
+    return git(cwd, "for-each-ref", "--format=%(refname) %(objecttype) %(objectname)")
+
+
+def new_ref(before: dict[str, str], after: dict[str, str]) -> str:
+    """The one run ref in ``after`` that was not in ``before``."""
+    added = sorted(set(after) - set(before))
+    assert len(added) == 1, f"expected exactly one new run ref, got {added}"
+    return added[0]
+
+
+def gitxp_run(
+    cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``gitxp run ARGS`` in ``cwd``; returns the process and the ref of the new run."""
+    before = run_refs(cwd)
+    proc = gitxp(cwd, "run", *args, check=check, env=env)
+    return proc, new_ref(before, run_refs(cwd))
+
+
+def show_json(cwd: Path, rev: str, path: str) -> Any:
+    """The JSON file ``path`` of commit ``rev``, read with ``git show``."""
+    return json.loads(git(cwd, "show", f"{rev}:{path}"))
+
+
+def run_info(cwd: Path, ref: str) -> dict[str, Any]:
+    """``.gitxp/run.json`` of ``ref``."""
+    return dict(show_json(cwd, ref, ".gitxp/run.json"))
+
+
+def parents(cwd: Path, rev: str) -> list[str]:
+    """The parent commit ids of ``rev``."""
+    line = git(cwd, "rev-list", "--parents", "-n", "1", rev).split()
+    return line[1:]
+
+
+def ls_tree(cwd: Path, treeish: str) -> dict[str, tuple[str, str]]:
+    """``git ls-tree -r -z`` of ``treeish``: path → (mode, object id)."""
+    out = subprocess.run(
+        ["git", "ls-tree", "-r", "-z", "--full-tree", treeish],
+        cwd=cwd,
+        capture_output=True,
+        check=True,
+    ).stdout
+    entries: dict[str, tuple[str, str]] = {}
+    for item in out.split(b"\0"):
+        if not item:
+            continue
+        meta, path = item.split(b"\t", 1)
+        mode, _kind, oid = meta.decode().split()
+        entries[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+    return entries
+
+
+def add_all_tree(cwd: Path, index_file: Path) -> str:
+    """The oracle: the tree real ``git add -A`` stages, built in a copy of the index.
+
+    The user's own index is copied first and never written.
+    """
+    real_index = Path(git(cwd, "rev-parse", "--git-path", "index").strip())
+    if not real_index.is_absolute():
+        real_index = cwd / real_index
+    if real_index.exists():
+        index_file.write_bytes(real_index.read_bytes())
+    env = {**os.environ, "GIT_INDEX_FILE": str(index_file)}
+    subprocess.run(["git", "add", "-A"], cwd=cwd, env=env, check=True, capture_output=True)
+    proc = subprocess.run(
+        ["git", "write-tree"], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
+    return proc.stdout.strip()
+
+
+def files_state(root: Path, skip: tuple[str, ...] = (".git",)) -> dict[str, tuple[Any, ...]]:
+    """Every file below ``root`` (top-level names in ``skip`` left out).
+
+    Each path maps to (kind, content, executable, mtime_ns): content is the bytes of a
+    file or the target of a symlink.
+    """
+    state: dict[str, tuple[Any, ...]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d not in skip]
+        names = list(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in names:
+            full = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            if rel_dir == "." and name in skip:
+                continue
+            st = os.lstat(full)
+            if stat.S_ISLNK(st.st_mode):
+                state[rel] = ("link", os.readlink(full), False, st.st_mtime_ns)
+            else:
+                with open(full, "rb") as handle:
+                    data = handle.read()
+                state[rel] = ("file", data, bool(st.st_mode & 0o100), st.st_mtime_ns)
+    return state
+
+
+def without_mtime(state: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """``files_state`` without the modification times (for comparing checkouts)."""
+    return {path: entry[:3] for path, entry in state.items()}
+
+
+def user_state(cwd: Path) -> dict[str, Any]:
+    """Everything of the user's that gitxp must never touch, byte for byte."""
+    git_dir = cwd / ".git"
+    index = git_dir / "index"
+    return {
+        "index": index.read_bytes() if index.exists() else None,
+        "HEAD": (git_dir / "HEAD").read_bytes(),
+        "heads": git(cwd, "for-each-ref", "refs/heads", "refs/tags", "refs/stash"),
+        "files": files_state(cwd),
+    }
+
+
+def fsck(cwd: Path) -> None:
+    """``git fsck --strict`` must find nothing wrong."""
+    proc = subprocess.run(
+        ["git", "fsck", "--strict", "--no-progress"], cwd=cwd, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line and not line.startswith(("dangling", "Checking", "notice:"))
+    ]
+    assert not bad, bad
+
+
+def write_script(path: Path, text: str) -> Path:
+    """Write a small script (dedented by the caller) and return its path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+PY = sys.executable
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """What the autouse ``isolated_git`` fixture does, for module-scoped fixtures."""
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test User\n\temail = test@example.com\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+    )
+    mp.setenv("HOME", str(home))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for var in (
+        "GITXP_SPOOL",
+        "GITXP_RUN_ID",
+        "GITXP_CONFIG",
+        "GITXP_WITH",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+    ):
+        mp.delenv(var, raising=False)
+    mp.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def gitxp_raw(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    """``gitxp ARGS`` with its output as raw bytes (no newline translation)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gitxp", *args],
+        cwd=cwd,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
