@@ -16,9 +16,15 @@ _LAZY = {
     "set_result": "gitxp.api",
     "add_info": "gitxp.api",
     "config": "gitxp.api",
+    "previous_artifacts": "gitxp.api",
+    "resume_artifact": "gitxp.api",
+    "resumed_from": "gitxp.api",
     "Experiment": "gitxp.experiment",
     "Ingredient": "gitxp.ingredient",
     "GitxpError": "gitxp.errors",
+    "runs": "gitxp.query",
+    "metrics": "gitxp.query",
+    "load_run": "gitxp.runview",
 }
 
 __all__ = sorted(_LAZY)

@@ -11,9 +11,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from gitxp.spool import CONFIG_ENV, SPOOL_ENV, Spool
+
+# Set by ``gitxp run --resume``: where the previous run's artifacts were extracted, and its id.
+RESUME_DIR_ENV = "GITXP_RESUME_DIR"
+RESUMED_FROM_ENV = "GITXP_RESUMED_FROM"
 
 _state: dict[str, Spool | None] = {"active": None, "env": None}
 _warned: set[str] = set()
@@ -87,3 +92,36 @@ def config() -> dict[str, Any]:
     """The ``with`` values the run was started with (``{}`` outside a run)."""
     raw = os.environ.get(CONFIG_ENV)
     return dict(json.loads(raw)) if raw else {}
+
+
+def resumed_from() -> str | None:
+    """The id of the run this run resumes (``gitxp run --resume``), or None."""
+    return os.environ.get(RESUMED_FROM_ENV) or None
+
+
+def previous_artifacts() -> dict[str, Path]:
+    """The artifacts of the run this run resumes: name → path of a readable copy.
+
+    Empty when the run is not a resumption (or the previous run stored no artifacts).
+    """
+    root = os.environ.get(RESUME_DIR_ENV)
+    if not root or not os.path.isdir(root):
+        return {}
+    base = Path(root)
+    return {
+        path.relative_to(base).as_posix(): path
+        for path in sorted(base.rglob("*"))
+        if path.is_file()
+    }
+
+
+def resume_artifact(name: str) -> Path | None:
+    """The path of artifact ``name`` of the run this run resumes, or None.
+
+    A training loop loads its last checkpoint with it::
+
+        checkpoint = gitxp.resume_artifact("model.pt")
+        if checkpoint is not None:
+            state = torch.load(checkpoint)
+    """
+    return previous_artifacts().get(name)

@@ -9,7 +9,8 @@ from typing import Any
 from gitxp import record
 from gitxp.config.dicts import iterate_flattened
 from gitxp.repo import GitRepo
-from gitxp.store import RunRecord, list_runs
+from gitxp.rowcache import RunTable
+from gitxp.store import RunRecord, RunRef, list_runs
 
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
 
@@ -113,6 +114,140 @@ def ls_rows(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
             ]
         )
     return header, rows
+
+
+def ls_output(
+    repo: GitRepo,
+    status: str | None = None,
+    limit: int | None = None,
+    as_json: bool = False,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+) -> tuple[str, str]:
+    """What ``gitxp ls`` prints: (stdout text, a note for stderr); both may be empty.
+
+    Runs come from the query layer (:mod:`gitxp.query`): ``where`` is a pandas query
+    expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
+    show instead of the default ones.
+    """
+    from gitxp.query import pick_columns, select_rows
+
+    runs, rows = select_rows(repo, where=where, status=status, sort=sort)
+    if limit is not None:
+        rows = rows[: max(limit, 0)]
+    chosen = None
+    if columns:
+        from gitxp.query import column_order
+
+        chosen = pick_columns(column_order(runs.columns), columns)
+    if as_json:
+        if chosen is not None:
+            return json.dumps(query_json(runs, rows, chosen), indent=2), ""
+        refs = [RunRef(runs.columns["id"][i], runs.refs[i], runs.commits[i]) for i in rows]
+        data = [run_json(RunRecord.load(repo, ref)) for ref in refs]
+        return json.dumps(data, indent=2), ""
+    if not rows:
+        if len(runs) == 0:
+            return "", "no runs yet: record one with 'gitxp run SCRIPT.py'"
+        return "", f"no run matches (of {len(runs)})"
+    shown = None if chosen is None else [c for c in chosen if c != "id"]
+    return table(*query_rows(runs, rows, shown)), ""
+
+
+def query_rows(
+    runs: RunTable, rows: list[int], columns: list[str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The ``gitxp ls`` table of ``rows`` of a query table, with the cells of :func:`ls_rows`.
+
+    ``columns`` (query column names) replace the columns after ID.
+    """
+    ids = [runs.columns["id"][i] for i in rows] if rows else []
+    width = unique_prefix_length(ids)
+    infos = [_query_info(runs, i) for i in rows]
+    if columns is None:
+        keys = _differing_columns(runs, rows)
+        header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
+        header += [k.removeprefix("config.") for k in keys]
+    else:
+        keys = columns
+        header = ["ID", *(c if "." in c else c.upper() for c in columns)]
+    out = []
+    for i, run_id, info in zip(rows, ids, infos, strict=True):
+        if columns is None:
+            label = info.get("experiment") or ""
+            if info.get("name"):
+                label = f"{label}/{info['name']}" if label else str(info["name"])
+            cells = [
+                label,
+                display_status(info),
+                local_time(info.get("start_time")),
+                format_duration(duration(info)),
+                record.short_result(info.get("result"), 24),
+            ]
+        else:
+            cells = []
+        cells += [_query_cell(runs, i, info, k) for k in keys]
+        out.append([run_id[:width], *cells])
+    return header, out
+
+
+def query_json(runs: RunTable, rows: list[int], columns: list[str]) -> list[dict[str, Any]]:
+    """``columns`` of ``rows`` as JSON data (times as ISO 8601 UTC)."""
+    out = []
+    for i in rows:
+        item: dict[str, Any] = {}
+        for name in columns:
+            if name == "duration":
+                item[name] = duration(_query_info(runs, i))
+                continue
+            value = (runs.columns.get(name) or [None] * len(runs))[i]
+            item[name] = record.iso(value / 1e6) if name in _TIME_FIELDS and value else value
+        out.append(item)
+    return out
+
+
+_TIME_FIELDS = {"start": "start_time", "stop": "stop_time", "heartbeat": "heartbeat"}
+
+
+def _query_info(runs: RunTable, i: int) -> dict[str, Any]:
+    """The run.json fields ``ls`` shows, rebuilt from query row ``i``."""
+    info: dict[str, Any] = {
+        k: runs.columns[k][i]
+        for k in ("experiment", "name", "status", "result")
+        if k in runs.columns
+    }
+    for column, key in _TIME_FIELDS.items():
+        micros = (runs.columns.get(column) or [None] * len(runs))[i]
+        info[key] = None if micros is None else record.iso(micros / 1e6)
+    return info
+
+
+def _query_cell(runs: RunTable, i: int, info: dict[str, Any], name: str) -> str:
+    if name == "status":
+        return display_status(info)
+    if name in _TIME_FIELDS:
+        return local_time(info.get(_TIME_FIELDS[name])) or "-"
+    if name == "duration":
+        return format_duration(duration(info)) or "-"
+    value = (runs.columns.get(name) or [None] * len(runs))[i]
+    if name == "result":
+        return record.short_result(value, 24) or "-"
+    if name == "tags" and isinstance(value, list):
+        return ",".join(map(str, value)) or "-"
+    return _cell(value)
+
+
+def _differing_columns(runs: RunTable, rows: list[int]) -> list[str]:
+    """``config.*`` columns whose values differ between ``rows`` (``seed`` left out)."""
+    keys = []
+    for name, column in runs.columns.items():
+        if not name.startswith("config.") or name == "config.seed":
+            continue
+        values = {json.dumps(column[i], sort_keys=True, default=str) for i in rows}
+        if len(values) > 1:
+            keys.append(name)
+    return sorted(keys)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

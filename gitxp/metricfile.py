@@ -23,7 +23,7 @@ import os
 import struct
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gitxp.errors import UsageError
 
@@ -157,7 +157,7 @@ class MetricsReader:
             return
         ints = memoryview(data[: count * RECORD]).cast("q")
         floats = ints.cast("B").cast("d")
-        times = floats[4::5].tolist()
+        times = cast(list[float], floats[4::5].tolist())
         if times[-1] == 0.0:  # the zero tail of a file still being written
             count = times.index(0.0)
             times = times[:count]
@@ -168,7 +168,7 @@ class MetricsReader:
         which = ints[0 : count * 5 : 5].tolist()
         steps = ints[1 : count * 5 : 5].tolist()
         kinds = ints[2 : count * 5 : 5].tolist()
-        values = floats[3 : count * 5 : 5].tolist()
+        values: list[Any] = floats[3 : count * 5 : 5].tolist()
         if any(kinds):
             as_int = ints[3 : count * 5 : 5].tolist()
             values = [i if k else v for k, i, v in zip(kinds, as_int, values, strict=True)]

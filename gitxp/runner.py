@@ -8,6 +8,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitxp.capture import run_command
 from gitxp.config.dicts import recursive_update
@@ -16,7 +17,11 @@ from gitxp.config.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
 from gitxp.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.repo import GitRepo
+from gitxp.snapshot import Snapshot
 from gitxp.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
+
+if TYPE_CHECKING:
+    from gitxp.hooks import RunHookContext
 
 WITH_ENV = "GITXP_WITH"
 CAPTURE_MODES = ("no", "sys", "fd")
@@ -33,6 +38,17 @@ class RunOptions:
     beat_interval: float = DEFAULT_BEAT_INTERVAL
     python: str | None = None
     run_id: str | None = None
+    # Re-running a recorded run (gitxp reproduce, gitxp run --resume): the directory the
+    # command starts in, the sources to record instead of the working tree's, the run's
+    # directory relative to those sources, more run.json fields and environment variables.
+    cwd: str | None = None
+    snapshot: Snapshot | None = None
+    record_cwd: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    # Push the run when it ends: a remote name or URL, "" for the default remote, None
+    # to follow `git config gitxp.autopush`.
+    push: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,23 +73,24 @@ def plan(args: list[str], options: RunOptions) -> Launch:
     if not before:
         raise UsageError("nothing to run before 'with'")
     parsed = parse_with_args(tokens)
+    here = Path(options.cwd or os.getcwd())
     config: dict[str, object] = {}
     named: list[str] = []
     for token in parsed.named:
-        if Path(token).suffix in (".json", ".yaml", ".yml") and Path(token).is_file():
-            config = recursive_update(config, load_config_file(Path(token)))
+        if Path(token).suffix in (".json", ".yaml", ".yml") and (here / token).is_file():
+            config = recursive_update(config, load_config_file(here / token))
         else:
             named.append(token)
     config = recursive_update(config, parsed.updates)
     program = before[0]
     if program.endswith(".py"):
-        if not Path(program).is_file():
-            raise UsageError(f"{program}: no such script (looked in {os.getcwd()})")
+        if not (here / program).is_file():
+            raise UsageError(f"{program}: no such script (looked in {here})")
         python = options.python or sys.executable
         return Launch(
             [python, program, *before[1:]], tokens, config, named, python, Path(program).stem
         )
-    if shutil.which(program) is None and not Path(program).is_file():
+    if shutil.which(program) is None and not (here / program).is_file():
         raise UsageError(f"{program}: command not found; check its name or PATH")
     python = options.python or (
         shutil.which(program) or program
@@ -96,10 +113,13 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         capture=options.capture,
         run_id=options.run_id,
         python=launch.python,
-        extra={"named_configs": launch.named, "supervisor": "gitxp run"},
+        extra={"named_configs": launch.named, "supervisor": "gitxp run", **options.extra},
+        snapshot=options.snapshot,
+        cwd=options.record_cwd,
     )
     recorder = Recorder.start(repo, spec)
-    env = dict(os.environ)
+    hook_ctx = _pre_run_hooks(repo, recorder, spec.command)
+    env = {**os.environ, **options.env}
     env[SPOOL_ENV] = str(recorder.spool.path)
     env[RUN_ID_ENV] = recorder.run_id
     env[CONFIG_ENV] = json.dumps(launch.config)
@@ -110,7 +130,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         result = run_command(
             launch.argv,
             env=env,
-            cwd=os.getcwd(),
+            cwd=options.cwd or os.getcwd(),
             log_path=recorder.spool.output_path,
             mode=options.capture,
         )
@@ -128,6 +148,40 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         trace = f"exit code {result.returncode}"
         if result.signal is not None:
             trace += f" (killed by signal {result.signal})"
-    recorder.finish(status, exit_code=result.returncode, fail_trace=trace)
+    commit = recorder.finish(status, exit_code=result.returncode, fail_trace=trace)
     print(f"gitxp: run {recorder.run_id} {status}", file=sys.stderr, flush=True)
+    _autopush(repo, recorder.run_id, options.push)
+    from gitxp.hooks import run_post_run_hooks
+
+    run_post_run_hooks(repo, hook_ctx, status, result.returncode, commit)
     return result.returncode
+
+
+def _pre_run_hooks(repo: GitRepo, recorder: Recorder, command: list[str]) -> RunHookContext:
+    """Run the user's pre-run hooks; a veto deletes the run's ref and raises."""
+    from gitxp.hooks import RunHookContext, RunVetoedError, run_pre_run_hooks
+
+    ctx = RunHookContext(
+        recorder.run_id, recorder.ref, recorder.snapshot_commit, command, recorder.spool.path
+    )
+    try:
+        run_pre_run_hooks(repo, ctx)
+    except RunVetoedError:
+        repo.delete_ref(recorder.ref, old=recorder.head)
+        recorder.close_queued()  # releases the run and removes its spool
+        raise
+    return ctx
+
+
+def _autopush(repo: GitRepo, run_id: str, push: str | None) -> None:
+    """``--push [REMOTE]`` or ``git config gitxp.autopush REMOTE``: push the finished run.
+
+    A failed push only prints a warning; the next ``gitxp push`` sends the run.
+    """
+    target = push if push is not None else repo.config_value("gitxp.autopush")
+    if target is None or target.lower() in ("false", "no", "off", "0"):
+        return
+    from gitxp.sharing import push_after_run
+
+    remote = None if target.lower() in ("", "true", "yes", "on", "1") else target
+    print(push_after_run(repo, run_id, remote), file=sys.stderr, flush=True)

@@ -296,8 +296,8 @@ class ConfigScope:
         for key, value in recursive_update(preset or {}, fixed).items():
             ns.preset(key, value)
         for param in self._params:
-            if param.name in ns:
-                continue
+            if param.name in ns or param.name in (fallback or {}):
+                continue  # a fallback (an ingredient's config) is readable, not an entry
             if param.default is inspect.Parameter.empty:
                 raise ConfigError(
                     f"{self._label} needs the config entry '{param.name}', which no earlier "

@@ -1,0 +1,119 @@
+"""Issue point 9: run status COMPLETED / FAILED / INTERRUPTED / QUEUED, traces, exit codes,
+and user errors that write nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from exp_helpers import cli_error, latest, load_ex, run_py, run_refs, show_json, write
+
+from gitxp import Experiment
+
+SCRIPT = """
+    from gitxp import Experiment
+    ex = Experiment("status")
+
+    @ex.config
+    def cfg():
+        mode = "ok"
+
+    def deep(mode):
+        if mode == "fail":
+            raise ValueError("bad value " + mode)
+        if mode == "interrupt":
+            raise KeyboardInterrupt
+
+    @ex.automain
+    def main(mode):
+        print("working")
+        deep(mode)
+        return "fine"
+"""
+
+
+def test_completed_and_failed_from_the_command_line(exrepo: Path) -> None:
+    write(exrepo, "status.py", SCRIPT)
+    run_py(exrepo, "status.py")
+    assert latest(exrepo).info["status"] == "COMPLETED"
+    proc = run_py(exrepo, "status.py", "with", "mode=fail", check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.count("Traceback (most recent calls WITHOUT gitxp internals):") == 1
+    assert "ValueError: bad value fail" in proc.stderr
+    info = latest(exrepo).info
+    assert info["status"] == "FAILED" and info["exit_code"] == 1
+    trace = info["fail_trace"]
+    assert 'status.py", line' in trace and "in deep" in trace and "in main" in trace
+    assert "gitxp/" not in trace.replace("status.py", "")  # no gitxp frames
+    assert "working" in latest(exrepo).output
+
+
+def test_keyboard_interrupt_is_interrupted(exrepo: Path) -> None:
+    write(exrepo, "status.py", SCRIPT)
+    proc = run_py(exrepo, "status.py", "with", "mode=interrupt", check=False)
+    assert proc.returncode == 130
+    assert latest(exrepo).info["status"] == "INTERRUPTED"
+
+
+def test_status_from_python(exrepo: Path) -> None:
+    ex = Experiment("pystatus", base_dir=exrepo)
+
+    @ex.main
+    def main(what: str = "ok") -> str:
+        if what == "fail":
+            raise ZeroDivisionError("nope")
+        if what == "stop":
+            raise KeyboardInterrupt
+        return what
+
+    assert ex.run().status == "COMPLETED"
+    with pytest.raises(ZeroDivisionError):
+        ex.run(config_updates={"what": "fail"})
+    assert latest(exrepo).info["status"] == "FAILED"
+    assert "ZeroDivisionError: nope" in latest(exrepo).info["fail_trace"]
+    with pytest.raises(KeyboardInterrupt):
+        ex.run(config_updates={"what": "stop"})
+    assert latest(exrepo).info["status"] == "INTERRUPTED"
+    queued = ex.run(options={"--queue": True})
+    assert queued.status == "QUEUED"
+    assert show_json(exrepo, queued.ref or "")["status"] == "QUEUED"
+    assert [show_json(exrepo, r)["status"] for r in run_refs(exrepo)] == [
+        "COMPLETED",
+        "FAILED",
+        "INTERRUPTED",
+        "QUEUED",
+    ]
+
+
+def test_user_errors_print_one_line_and_write_nothing(exrepo: Path) -> None:
+    write(exrepo, "status.py", SCRIPT)
+    proc = run_py(exrepo, "status.py", "with", "mode=ok", "modee=1", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "gitxp: error: unknown config key 'modee' (did you mean "
+        "'mode'?); pass -f/--force to add it anyway"
+    )
+    ex = load_ex(exrepo, "status.py")
+    for args, expected in (
+        (["nosuchcommand"], "unknown command 'nosuchcommand'"),
+        (["--nosuch"], "unknown option --nosuch"),
+        (["with", "variantx"], "unknown named config 'variantx'"),
+        (["-b", "fast"], "--beat-interval 'fast': expected a number"),
+        (["main", "extra"], "unexpected argument 'extra'"),
+    ):
+        assert expected in cli_error(ex, *args)
+    assert run_refs(exrepo) == []
+
+
+def test_outside_a_repository_is_a_one_line_error(tmp_path: Path) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    write(folder, "hello.py", SCRIPT)
+    proc = run_py(folder, "hello.py", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"gitxp: error: cannot record this run: {folder} is not in a git repository; run "
+        "'git init' there; or run it unrecorded with -u (options={'--unobserved': True} "
+        "from Python)"
+    )
+    assert "working" in run_py(folder, "hello.py", "-u").stdout
