@@ -99,13 +99,13 @@ def main() -> None:
         repo_path = make_repo(root, args.files)
         repo = GitRepo(repo_path)
 
-        print("\n1. snapshot (median of %d)" % args.repeat)
+        print(f"\n1. snapshot (median of {args.repeat})")
         stash = median_time(lambda: sh(repo_path, "git", "stash", "create"), args.repeat)
         snap = median_time(lambda: take_snapshot(repo), args.repeat)
         print(f"  {'git stash create':<34} {stash * 1000:8.1f} ms")
         report("gitxp take_snapshot", snap, stash, "git stash create")
 
-        print("\n2. a trivial script (median of %d, whole process)" % args.repeat)
+        print(f"\n2. a trivial script (median of {args.repeat}, whole process)")
         py = sys.executable
         plain = median_time(lambda: sh(repo_path, py, "trivial.py"), args.repeat)
         run = median_time(

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitxp.config.dicts import copy_tree
-from gitxp.config.printing import format_config
+from gitxp.configuration.dicts import copy_tree
+from gitxp.configuration.printing import format_config
 from gitxp.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gitxp.config.dicts import join_path, nearest_key
+from gitxp.configuration.dicts import join_path, nearest_key
 from gitxp.errors import ConfigError, UsageError
 from gitxp.randomness import SeedStream, create_rnd
 
@@ -177,7 +177,7 @@ class CapturedFunction:
     def _next_seed(self) -> int:
         binding = self._binding
         if binding is None or binding.seeds is None:
-            from gitxp.config.resolve import new_seed
+            from gitxp.configuration.resolve import new_seed
 
             return new_seed()
         return binding.seeds.next_seed()

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitxp.config.dicts import nearest_key
+from gitxp.configuration.dicts import nearest_key
 from gitxp.errors import UsageError
 
 __all__ = ["OPTIONS", "Option", "ParsedArgs", "RunOptions", "format_usage", "parse_argv"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitxp import record
-from gitxp.config.dicts import iterate_flattened
+from gitxp.configuration.dicts import iterate_flattened
 from gitxp.envlock import parse_env_lock, python_version_of_lock
 from gitxp.listing import table
 from gitxp.repo import GitRepo

@@ -180,7 +180,7 @@ class Experiment(Ingredient):
             if parsed.help:
                 print(self._help(program, parsed.help_command))
                 return None
-            from gitxp.config.withargs import parse_with_args
+            from gitxp.configuration.withargs import parse_with_args
 
             supervised = claim_supervised()
             tokens = list(parsed.updates)

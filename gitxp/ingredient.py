@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from gitxp.captured import CapturedFunction
-from gitxp.config.dicts import join_path
-from gitxp.config.scope import ConfigDict, ConfigScope, load_config_file
+from gitxp.configuration.dicts import join_path
+from gitxp.configuration.scope import ConfigDict, ConfigScope, load_config_file
 from gitxp.errors import ConfigError, UsageError
 from gitxp.expinfo import check_version
 

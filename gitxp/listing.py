@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from gitxp import record
-from gitxp.config.dicts import iterate_flattened
+from gitxp.configuration.dicts import iterate_flattened
 from gitxp.repo import GitRepo
 from gitxp.rowcache import RunTable
 from gitxp.store import RunRecord, RunRef, list_runs
@@ -164,7 +166,7 @@ def query_rows(
     """
     ids = [runs.columns["id"][i] for i in rows] if rows else []
     width = unique_prefix_length(ids)
-    infos = [_query_info(runs, i) for i in rows]
+    view = _Rows(runs)
     if columns is None:
         keys = _differing_columns(runs, rows)
         header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
@@ -173,69 +175,92 @@ def query_rows(
         keys = columns
         header = ["ID", *(c if "." in c else c.upper() for c in columns)]
     out = []
-    for i, run_id, info in zip(rows, ids, infos, strict=True):
+    for i, run_id in zip(rows, ids, strict=True):
         if columns is None:
-            label = info.get("experiment") or ""
-            if info.get("name"):
-                label = f"{label}/{info['name']}" if label else str(info["name"])
+            label = view.get("experiment", i) or ""
+            name = view.get("name", i)
+            if name:
+                label = f"{label}/{name}" if label else str(name)
             cells = [
                 label,
-                display_status(info),
-                local_time(info.get("start_time")),
-                format_duration(duration(info)),
-                record.short_result(info.get("result"), 24),
+                view.status(i),
+                view.local_time("start", i),
+                format_duration(view.duration(i)),
+                record.short_result(view.get("result", i), 24),
             ]
         else:
             cells = []
-        cells += [_query_cell(runs, i, info, k) for k in keys]
+        cells += [view.cell(k, i) for k in keys]
         out.append([run_id[:width], *cells])
     return header, out
 
 
 def query_json(runs: RunTable, rows: list[int], columns: list[str]) -> list[dict[str, Any]]:
     """``columns`` of ``rows`` as JSON data (times as ISO 8601 UTC)."""
+    view = _Rows(runs)
     out = []
     for i in rows:
         item: dict[str, Any] = {}
         for name in columns:
-            if name == "duration":
-                item[name] = duration(_query_info(runs, i))
-                continue
-            value = (runs.columns.get(name) or [None] * len(runs))[i]
-            item[name] = record.iso(value / 1e6) if name in _TIME_FIELDS and value else value
+            value = view.duration(i) if name == "duration" else view.get(name, i)
+            if name in _TIME_COLUMNS and value is not None:
+                value = record.iso(value / 1e6)
+            item[name] = value
         out.append(item)
     return out
 
 
-_TIME_FIELDS = {"start": "start_time", "stop": "stop_time", "heartbeat": "heartbeat"}
+_TIME_COLUMNS = ("start", "stop", "heartbeat")
 
 
-def _query_info(runs: RunTable, i: int) -> dict[str, Any]:
-    """The run.json fields ``ls`` shows, rebuilt from query row ``i``."""
-    info: dict[str, Any] = {
-        k: runs.columns[k][i]
-        for k in ("experiment", "name", "status", "result")
-        if k in runs.columns
-    }
-    for column, key in _TIME_FIELDS.items():
-        micros = (runs.columns.get(column) or [None] * len(runs))[i]
-        info[key] = None if micros is None else record.iso(micros / 1e6)
-    return info
+class _Rows:
+    """Cells of a query table as ``ls`` shows them (times there are microseconds)."""
 
+    def __init__(self, runs: RunTable) -> None:
+        self.columns = runs.columns
+        self.now = time.time()
 
-def _query_cell(runs: RunTable, i: int, info: dict[str, Any], name: str) -> str:
-    if name == "status":
-        return display_status(info)
-    if name in _TIME_FIELDS:
-        return local_time(info.get(_TIME_FIELDS[name])) or "-"
-    if name == "duration":
-        return format_duration(duration(info)) or "-"
-    value = (runs.columns.get(name) or [None] * len(runs))[i]
-    if name == "result":
-        return record.short_result(value, 24) or "-"
-    if name == "tags" and isinstance(value, list):
-        return ",".join(map(str, value)) or "-"
-    return _cell(value)
+    def get(self, name: str, i: int) -> Any:
+        column = self.columns.get(name)
+        return None if column is None else column[i]
+
+    def status(self, i: int) -> str:
+        """Like :func:`display_status`."""
+        status = str(self.get("status", i) or "?")
+        beat = self.get("heartbeat", i)
+        if status == "RUNNING" and beat is not None and self.now - beat / 1e6 > STALE_AFTER:
+            return "RUNNING?"
+        return status
+
+    def duration(self, i: int) -> float | None:
+        """Like :func:`duration`."""
+        start = self.get("start", i)
+        end = self.get("stop", i) or self.get("heartbeat", i)
+        return None if start is None or end is None else (end - start) / 1e6
+
+    def local_time(self, name: str, i: int) -> str:
+        """Like :func:`local_time`."""
+        micros = self.get(name, i)
+        if micros is None:
+            return ""
+        moment = datetime.fromtimestamp(micros / 1e6, tz=timezone.utc)
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def cell(self, name: str, i: int) -> str:
+        if name == "status":
+            return self.status(i)
+        if name in _TIME_COLUMNS:
+            return self.local_time(name, i) or "-"
+        if name == "duration":
+            return format_duration(self.duration(i)) or "-"
+        value = self.get(name, i)
+        if name == "result":
+            return record.short_result(value, 24) or "-"
+        if name == "tags" and isinstance(value, list):
+            return ",".join(map(str, value)) or "-"
+        if type(value) is int or (type(value) is float and math.isfinite(value)):
+            return repr(value)  # what json.dumps writes, faster
+        return _cell(value)
 
 
 def _differing_columns(runs: RunTable, rows: list[int]) -> list[str]:
@@ -244,10 +269,18 @@ def _differing_columns(runs: RunTable, rows: list[int]) -> list[str]:
     for name, column in runs.columns.items():
         if not name.startswith("config.") or name == "config.seed":
             continue
-        values = {json.dumps(column[i], sort_keys=True, default=str) for i in rows}
-        if len(values) > 1:
+        if len({_value_key(column[i]) for i in rows}) > 1:
             keys.append(name)
     return sorted(keys)
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable stand-in for ``value``: equal exactly when their JSON is."""
+    if value is None or type(value) in (str, int, bool):
+        return (type(value), value)
+    if type(value) is float and math.isfinite(value):
+        return (float, value)
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

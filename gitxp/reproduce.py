@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gitxp.config.dicts import iterate_flattened
-from gitxp.config.withargs import split_with
+from gitxp.configuration.dicts import iterate_flattened
+from gitxp.configuration.withargs import split_with
 from gitxp.diff import (
     PackageDiff,
     artifact_ids,

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitxp.capture import run_command
-from gitxp.config.dicts import recursive_update
-from gitxp.config.scope import load_config_file
-from gitxp.config.withargs import parse_with_args, split_with
+from gitxp.configuration.dicts import recursive_update
+from gitxp.configuration.scope import load_config_file
+from gitxp.configuration.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
 from gitxp.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.repo import GitRepo

@@ -23,7 +23,7 @@ from gitxp.spool import to_jsonable
 
 if TYPE_CHECKING:
     from gitxp.captured import CapturedFunction
-    from gitxp.config.resolve import ResolvedConfig
+    from gitxp.configuration.resolve import ResolvedConfig
     from gitxp.spool import Spool
 
 __all__ = ["Run"]
@@ -49,7 +49,7 @@ class Run:
         base_dir: str,
         info: Mapping[str, Any] | None = None,
     ) -> None:
-        from gitxp.config.dicts import make_read_only
+        from gitxp.configuration.dicts import make_read_only
 
         self.config = make_read_only(config)
         self.config_modifications = config_modifications

@@ -5,7 +5,7 @@ This is Sacred's ``initialize.create_run`` in gitxp terms:
 1. The root seed is fixed first (from ``with seed=N`` or a fresh random one) and the
    global generators are seeded with it *before* any named config or config scope runs.
 2. Each unit (ingredients deepest first, the experiment last) is resolved with
-   :func:`gitxp.config.resolve.resolve_config`: its share of the ``with`` updates and
+   :func:`gitxp.configuration.resolve.resolve_config`: its share of the ``with`` updates and
    named-config tokens, its scopes, then its config hooks. Hooks get the whole config so
    far (Sacred's ``config_hook(config, command_name, logger)``).
 3. If a named config, scope or hook sets ``seed`` itself, everything is resolved once more
@@ -24,15 +24,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitxp.captured import Binding, CapturedFunction
-from gitxp.config.dicts import get_by_dotted_path, join_path, make_read_only, recursive_update
-from gitxp.config.ingredients import combine_resolved, distribute_named, distribute_updates
-from gitxp.config.resolve import (
+from gitxp.configuration.dicts import (
+    get_by_dotted_path,
+    join_path,
+    make_read_only,
+    recursive_update,
+)
+from gitxp.configuration.ingredients import combine_resolved, distribute_named, distribute_updates
+from gitxp.configuration.resolve import (
     ResolvedConfig,
     check_unknown_keys,
     new_seed,
     resolve_config,
 )
-from gitxp.config.scope import ConfigDict
+from gitxp.configuration.scope import ConfigDict
 from gitxp.errors import ConfigError, UsageError
 from gitxp.randomness import SeedStream, derive_seed, set_global_seed
 
@@ -62,7 +67,7 @@ def find_command(root: Ingredient, name: str) -> CapturedFunction:
     commands = dict(root.gather_commands())
     if name in commands:
         return commands[name]
-    from gitxp.config.dicts import nearest_key
+    from gitxp.configuration.dicts import nearest_key
 
     guess = nearest_key(name, commands)
     hint = f" (did you mean '{guess}'?)" if guess else ""

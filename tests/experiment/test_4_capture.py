@@ -14,7 +14,7 @@ import pytest
 from exp_helpers import latest
 
 from gitxp import Experiment
-from gitxp.config.dicts import ReadOnlyDict
+from gitxp.configuration.dicts import ReadOnlyDict
 from gitxp.errors import ConfigError
 from gitxp.runobj import Run
 

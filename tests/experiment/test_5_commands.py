@@ -95,7 +95,7 @@ def test_print_config_marks_modified_added_and_typechanged(exrepo: Path) -> None
         "print_config", config_updates={"a": 5, "c": 3, "new": 1}, options={"--force": True}
     )
     assert run.id is None and run_refs(exrepo) == []
-    from gitxp.config.printing import format_config
+    from gitxp.configuration.printing import format_config
 
     text = format_config(run.config_modifications)
     lines = {line.split("=")[0].strip(): line for line in text.splitlines()[1:]}

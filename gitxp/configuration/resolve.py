@@ -7,7 +7,7 @@ values fixed, so ``b = a * 2`` in a scope sees the final ``a``.
 
 Ingredients: resolve each ingredient (and then the experiment) with :func:`resolve_config`
 on its own share of the updates and named-config tokens, then mount the results at their
-dotted paths. :func:`gitxp.config.ingredients.resolve_units` does all of that in one call.
+dotted paths. :func:`gitxp.configuration.ingredients.resolve_units` does all of that in one call.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitxp.config.dicts import (
+from gitxp.configuration.dicts import (
     copy_tree,
     expand_dotted_keys,
     get_by_dotted_path,
@@ -28,8 +28,13 @@ from gitxp.config.dicts import (
     recursive_update,
     type_name,
 )
-from gitxp.config.printing import format_config
-from gitxp.config.scope import CONFIG_FILE_EXTENSIONS, ConfigDict, ScopeResult, load_config_file
+from gitxp.configuration.printing import format_config
+from gitxp.configuration.scope import (
+    CONFIG_FILE_EXTENSIONS,
+    ConfigDict,
+    ScopeResult,
+    load_config_file,
+)
 from gitxp.errors import ConfigError
 
 __all__ = [

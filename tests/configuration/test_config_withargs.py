@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitxp.config.withargs import WithArgs, parse_value, parse_with_args, split_with
+from gitxp.configuration.withargs import WithArgs, parse_value, parse_with_args, split_with
 from gitxp.errors import ConfigError
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gitxp.config.resolve import SEED_DOC, ResolvedConfig, format_config, resolve_config
-from gitxp.config.scope import ConfigScope
+from gitxp.configuration.resolve import SEED_DOC, ResolvedConfig, format_config, resolve_config
+from gitxp.configuration.scope import ConfigScope
 
 # ruff: noqa: F841
 

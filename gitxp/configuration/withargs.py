@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitxp.config.dicts import normalize_value, set_by_dotted_path
+from gitxp.configuration.dicts import normalize_value, set_by_dotted_path
 from gitxp.errors import ConfigError
 
 __all__ = ["WithArgs", "parse_value", "parse_with_args", "split_with"]

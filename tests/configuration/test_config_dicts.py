@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitxp.config.dicts import (
+from gitxp.configuration.dicts import (
     ReadOnlyDict,
     ReadOnlyList,
     expand_dotted_keys,

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from gitxp.config.ingredients import (
+from gitxp.configuration.ingredients import (
     ConfigUnit,
     combine_resolved,
     distribute_named,
     distribute_updates,
     resolve_units,
 )
-from gitxp.config.resolve import ResolvedConfig
-from gitxp.config.scope import ConfigScope
+from gitxp.configuration.resolve import ResolvedConfig
+from gitxp.configuration.scope import ConfigScope
 from gitxp.errors import ConfigError
 
 # ruff: noqa: F841

@@ -8,7 +8,7 @@ The experiment is the unit at path ``""``. Resolution follows Sacred:
 * a ``with`` token ``dataset.variant`` selects the named config ``variant`` of ``dataset``;
   config-file tokens always go to the experiment; :func:`distribute_named` does the split;
 * units are resolved one by one (sub-ingredients before the units that use them, the
-  experiment last) with :func:`gitxp.config.resolve.resolve_config`; the configs of the units
+  experiment last) with :func:`gitxp.configuration.resolve.resolve_config`; the configs of the units
   resolved so far are readable (not entries) in the later units' config scopes;
 * :func:`combine_resolved` mounts the results at their paths, prefixing the added, modified,
   typechanged and docs keys. Only the experiment gets a ``seed``.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitxp.config.dicts import (
+from gitxp.configuration.dicts import (
     expand_dotted_keys,
     get_by_dotted_path,
     iterate_flattened,
@@ -31,8 +31,8 @@ from gitxp.config.dicts import (
     recursive_update,
     set_by_dotted_path,
 )
-from gitxp.config.resolve import HookFn, ResolvedConfig, ScopeFn, resolve_config
-from gitxp.config.scope import CONFIG_FILE_EXTENSIONS
+from gitxp.configuration.resolve import HookFn, ResolvedConfig, ScopeFn, resolve_config
+from gitxp.configuration.scope import CONFIG_FILE_EXTENSIONS
 from gitxp.errors import ConfigError
 
 __all__ = [

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gitxp.config.scope import ConfigDict, ConfigScope
+from gitxp.configuration.scope import ConfigDict, ConfigScope
 from gitxp.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -277,7 +277,7 @@ def test_function_in_a_script_run_as_main(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import json
-            from gitxp.config.scope import ConfigScope
+            from gitxp.configuration.scope import ConfigScope
 
             def config():
                 lr = 0.01  # learning rate

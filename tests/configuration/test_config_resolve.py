@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from gitxp.config.resolve import (
+from gitxp.configuration.resolve import (
     SEED_DOC,
     ResolvedConfig,
     check_unknown_keys,
     resolve_config,
     type_changed,
 )
-from gitxp.config.scope import ConfigDict, ConfigScope
+from gitxp.configuration.scope import ConfigDict, ConfigScope
 from gitxp.errors import ConfigError
 
 # ruff: noqa: F841

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from gitxp.config.dicts import normalize_config, type_name
+from gitxp.configuration.dicts import normalize_config, type_name
 from gitxp.errors import ConfigError
 
 __all__ = ["CONFIG_FILE_EXTENSIONS", "load_config_file"]

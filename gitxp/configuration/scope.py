@@ -8,9 +8,9 @@ config entries, exactly like Sacred's ``@ex.config``:
   and the body sees the fixed value when it reads the name, so derived values follow it;
 * ``preset`` values (earlier scopes) are visible to the body and may be overwritten;
 * names starting with ``_``, modules, classes and functions are not entries;
-* every other value must be storable (see :func:`gitxp.config.dicts.normalize_value`).
+* every other value must be storable (see :func:`gitxp.configuration.dicts.normalize_value`).
 
-:func:`load_config_file` (from :mod:`gitxp.config.files`) is re-exported here.
+:func:`load_config_file` (from :mod:`gitxp.configuration.files`) is re-exported here.
 
 Both :class:`ConfigScope` and :class:`ConfigDict` are called as ``scope(fixed, preset)`` and
 return the resulting config dict; :meth:`ConfigScope.evaluate` also reports which keys the
@@ -29,8 +29,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitxp.config.comments import collect_docs, iter_top_statements
-from gitxp.config.dicts import (
+from gitxp.configuration.comments import collect_docs, iter_top_statements
+from gitxp.configuration.dicts import (
     copy_tree,
     is_code_object,
     iterate_flattened,
@@ -40,7 +40,7 @@ from gitxp.config.dicts import (
     recursive_update,
     type_name,
 )
-from gitxp.config.files import CONFIG_FILE_EXTENSIONS, load_config_file
+from gitxp.configuration.files import CONFIG_FILE_EXTENSIONS, load_config_file
 from gitxp.errors import ConfigError
 
 __all__ = [

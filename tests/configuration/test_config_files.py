@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitxp.config.scope import load_config_file
+from gitxp.configuration.scope import load_config_file
 from gitxp.errors import ConfigError
 
 
