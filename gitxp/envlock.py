@@ -29,6 +29,7 @@ packages still take part in comparisons.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -116,20 +117,50 @@ json.dump(_gitxp_collect(path), sys.stdout)
 _cache: str | None = None
 
 
-def env_lock(python: str | None = None) -> str:
+def env_lock(python: str | None = None, cache_dir: Path | None = None) -> str:
     """Return the lock text for interpreter ``python`` (default: the running one).
 
     The running interpreter is read in-process (cached for the life of the process; see
     :func:`clear_env_lock_cache`); any other one is asked through a short subprocess.
+    With ``cache_dir``, the running interpreter's lock is also kept on disk, keyed by the
+    modification times of its ``sys.path`` folders: installing, upgrading or removing a
+    package changes its folder, so a stale lock is never reused.
     """
     global _cache
     if python is None or _same_as_running(python):
         if _cache is None:
-            namespace: dict[str, Any] = {}
-            exec(compile(_COLLECTOR, "<gitxp.envlock>", "exec"), namespace)
-            _cache = _format(namespace["_gitxp_collect"](None))
+            _cache = _disk_cached(cache_dir) if cache_dir is not None else _collect_running()
         return _cache
     return _format(_query(_resolve(python)))
+
+
+def _collect_running() -> str:
+    namespace: dict[str, Any] = {}
+    exec(compile(_COLLECTOR, "<gitxp.envlock>", "exec"), namespace)
+    return _format(namespace["_gitxp_collect"](None))
+
+
+def _disk_cached(cache_dir: Path) -> str:
+    key = hashlib.sha1(sys.executable.encode())
+    for entry in sys.path:
+        try:
+            key.update(f"{entry}\0{os.stat(entry or '.').st_mtime_ns}\0".encode())
+        except OSError:
+            key.update(f"{entry}\0-\0".encode())
+    path = cache_dir / f"envlock-{key.hexdigest()}.txt"
+    try:
+        return path.read_text()
+    except OSError:
+        pass
+    text = _collect_running()
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(text)
+        os.replace(temp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return text
 
 
 def clear_env_lock_cache() -> None:

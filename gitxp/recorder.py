@@ -156,7 +156,7 @@ class Recorder:
             "format": record.FORMAT_TEXT.encode(),
             "run.json": record.dump_json(run),
             "config.yaml": record.dump_yaml(spec.config),
-            "env.lock": env_lock(spec.python).encode(),
+            "env.lock": env_lock(spec.python, repo.state_dir / "cache").encode(),
             "host.json": record.dump_json(host_facts()),
             **spec.extra_files,
         }

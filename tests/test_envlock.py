@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -230,3 +231,25 @@ def test_interpreter_errors(tmp_path: Path) -> None:
     chatty.chmod(0o755)
     with pytest.raises(GitxpError, match="no usable package listing"):
         env_lock(str(chatty))
+
+
+def test_disk_cache_is_reused_and_dropped_when_a_path_folder_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitxp import envlock
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    cache = tmp_path / "cache"
+    envlock.clear_env_lock_cache()
+    first = envlock.env_lock(cache_dir=cache)
+    (entry,) = cache.glob("envlock-*.txt")
+    entry.write_text(first + "# marker: served from the disk cache\n")
+    envlock.clear_env_lock_cache()
+    assert envlock.env_lock(cache_dir=cache).endswith("served from the disk cache\n")
+    (site / "newpkg-1.0.dist-info").mkdir()  # an install changes the folder
+    os.utime(site, ns=(1, 1))
+    envlock.clear_env_lock_cache()
+    assert "served from the disk cache" not in envlock.env_lock(cache_dir=cache)
+    envlock.clear_env_lock_cache()
