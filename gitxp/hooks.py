@@ -34,9 +34,13 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitxp.errors import GitxpError, UsageError
 from gitxp.repo import GitRepo
+
+if TYPE_CHECKING:
+    from gitxp.recorder import Recorder
 
 MARK = "# gitxp-hook"
 CHAINED_SUFFIX = ".gitxp-chained"
@@ -268,3 +272,39 @@ def run_post_run_hooks(
         if code != 0:
             shown = os.path.relpath(hook, repo.workdir)
             print(f"gitxp: warning: post-run hook {shown} exited {code}", file=sys.stderr)
+
+
+def start_hooks(repo: GitRepo, recorder: Recorder, command: list[str]) -> RunHookContext:
+    """After the snapshot commit: run the pre-run hooks; a veto deletes the run and raises."""
+    ctx = RunHookContext(
+        recorder.run_id, recorder.ref, recorder.snapshot_commit, command, recorder.spool.path
+    )
+    try:
+        run_pre_run_hooks(repo, ctx)
+    except RunVetoedError:
+        repo.delete_ref(recorder.ref, old=recorder.head)
+        recorder.close_queued()  # releases the run and removes its spool
+        raise
+    return ctx
+
+
+def finish_hooks(
+    repo: GitRepo,
+    ctx: RunHookContext,
+    status: str,
+    exit_code: int | None,
+    commit: str,
+    push: str | None = None,
+) -> None:
+    """After the final record commit: push the run if asked, then the post-run hooks.
+
+    ``push`` is ``--push [REMOTE]``; without it ``git config gitxp.autopush REMOTE``
+    decides. A failed push only prints a warning; the next ``gitxp push`` sends the run.
+    """
+    target = push if push is not None else repo.config_value("gitxp.autopush")
+    if target is not None and target.lower() not in ("false", "no", "off", "0"):
+        from gitxp.sharing import push_after_run
+
+        remote = None if target.lower() in ("", "true", "yes", "on", "1") else target
+        print(push_after_run(repo, ctx.run_id, remote), file=sys.stderr, flush=True)
+    run_post_run_hooks(repo, ctx, status, exit_code, commit)

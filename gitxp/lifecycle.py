@@ -30,6 +30,7 @@ from gitxp.errors import RepoError, UsageError
 from gitxp.spool import RUN_ID_ENV, SPOOL_ENV, Spool
 
 if TYPE_CHECKING:
+    from gitxp.hooks import RunHookContext
     from gitxp.recorder import Recorder
 
 __all__ = [
@@ -125,8 +126,10 @@ class RecorderSink(Sink):
     def __init__(self, repo_for: Callable[[str], Any]) -> None:
         self._repo_for = repo_for
         self.recorder: Recorder | None = None
+        self.hooks: RunHookContext | None = None
 
     def start(self, facts: StartFacts) -> None:
+        from gitxp.hooks import start_hooks
         from gitxp.recorder import Recorder, RunSpec
 
         try:
@@ -161,6 +164,9 @@ class RecorderSink(Sink):
             extra={**facts.meta, "supervisor": "experiment"},
         )
         recorder = self.recorder = Recorder.start(repo, spec)
+        self.repo = repo
+        if not facts.queued:
+            self.hooks = start_hooks(repo, recorder, facts.command)
         recorder.output_filter = facts.output_filter
         self.spool, self.run_id, self.ref = recorder.spool, recorder.run_id, recorder.ref
         (recorder.spool.path / CLAIM_FILE).touch()  # a child process must not claim it
@@ -180,13 +186,17 @@ class RecorderSink(Sink):
         exit_code: int | None,
     ) -> None:
         if self.recorder is not None:
-            self.recorder.finish(
+            commit = self.recorder.finish(
                 status,
                 exit_code=exit_code,
                 fail_trace=fail_trace,
                 result=result,
                 has_result=has_result,
             )
+            if self.hooks is not None:
+                from gitxp.hooks import finish_hooks
+
+                finish_hooks(self.repo, self.hooks, status, exit_code, commit)
 
     def close_queued(self) -> None:
         if self.recorder is not None:

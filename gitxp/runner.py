@@ -8,20 +8,18 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitxp.capture import run_command
 from gitxp.configuration.dicts import recursive_update
 from gitxp.configuration.scope import load_config_file
 from gitxp.configuration.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
+from gitxp.hooks import finish_hooks, start_hooks
 from gitxp.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.repo import GitRepo
 from gitxp.snapshot import Snapshot
 from gitxp.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
-
-if TYPE_CHECKING:
-    from gitxp.hooks import RunHookContext
 
 WITH_ENV = "GITXP_WITH"
 CAPTURE_MODES = ("no", "sys", "fd")
@@ -118,7 +116,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         cwd=options.record_cwd,
     )
     recorder = Recorder.start(repo, spec)
-    hook_ctx = _pre_run_hooks(repo, recorder, spec.command)
+    hook_ctx = start_hooks(repo, recorder, spec.command)
     env = {**os.environ, **options.env}
     env[SPOOL_ENV] = str(recorder.spool.path)
     env[RUN_ID_ENV] = recorder.run_id
@@ -150,38 +148,5 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
             trace += f" (killed by signal {result.signal})"
     commit = recorder.finish(status, exit_code=result.returncode, fail_trace=trace)
     print(f"gitxp: run {recorder.run_id} {status}", file=sys.stderr, flush=True)
-    _autopush(repo, recorder.run_id, options.push)
-    from gitxp.hooks import run_post_run_hooks
-
-    run_post_run_hooks(repo, hook_ctx, status, result.returncode, commit)
+    finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
     return result.returncode
-
-
-def _pre_run_hooks(repo: GitRepo, recorder: Recorder, command: list[str]) -> RunHookContext:
-    """Run the user's pre-run hooks; a veto deletes the run's ref and raises."""
-    from gitxp.hooks import RunHookContext, RunVetoedError, run_pre_run_hooks
-
-    ctx = RunHookContext(
-        recorder.run_id, recorder.ref, recorder.snapshot_commit, command, recorder.spool.path
-    )
-    try:
-        run_pre_run_hooks(repo, ctx)
-    except RunVetoedError:
-        repo.delete_ref(recorder.ref, old=recorder.head)
-        recorder.close_queued()  # releases the run and removes its spool
-        raise
-    return ctx
-
-
-def _autopush(repo: GitRepo, run_id: str, push: str | None) -> None:
-    """``--push [REMOTE]`` or ``git config gitxp.autopush REMOTE``: push the finished run.
-
-    A failed push only prints a warning; the next ``gitxp push`` sends the run.
-    """
-    target = push if push is not None else repo.config_value("gitxp.autopush")
-    if target is None or target.lower() in ("false", "no", "off", "0"):
-        return
-    from gitxp.sharing import push_after_run
-
-    remote = None if target.lower() in ("", "true", "yes", "on", "1") else target
-    print(push_after_run(repo, run_id, remote), file=sys.stderr, flush=True)

@@ -188,3 +188,39 @@ def test_hooks_dir_config_order_and_non_executables(repo: Path) -> None:
     assert order.read_text().split() == ["10-first", "20-second"]
     assert "hook tools/hooks/post-run is not executable (chmod +x it); skipped" in proc.stderr
     assert len(run_refs(repo)) == 1
+
+
+EXPERIMENT = """\
+from gitxp import Experiment
+ex = Experiment("hooked")
+
+@ex.automain
+def main():
+    print("main ran")
+    return 7
+"""
+
+
+def test_a_self_recording_experiment_runs_the_same_hooks(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    (repo / "exp.py").write_text(EXPERIMENT)
+    executable(repo / ".gitxp-hooks/pre-run", "#!/bin/sh\necho 'not today'\nexit 1\n")
+    vetoed = subprocess.run(
+        [sys.executable, "exp.py"], cwd=repo, capture_output=True, text=True, check=False
+    )
+    assert vetoed.returncode != 0
+    assert "run vetoed by pre-run hook .gitxp-hooks/pre-run: not today" in vetoed.stderr
+    assert "main ran" not in vetoed.stdout and "Traceback" not in vetoed.stderr
+    assert run_refs(repo) == {}
+
+    (repo / ".gitxp-hooks/pre-run").unlink()
+    mark = repo.parent / "post-run-saw"
+    executable(repo / ".gitxp-hooks/post-run", f"#!/bin/sh\necho $GITXP_STATUS > {mark}\n")
+    done = subprocess.run(
+        [sys.executable, "exp.py"], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert "main ran" in done.stdout
+    assert mark.read_text() == "COMPLETED\n"
+    assert len(run_refs(repo)) == 1
