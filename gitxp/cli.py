@@ -443,6 +443,30 @@ def gc(prune: str | None) -> None:
     click.echo(gc_(open_repo(), prune=prune).summary())
 
 
+@cli.command()
+@click.option("--port", type=int, default=7070, show_default=True, help="Port; 0 picks a free one.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any but a loopback one needs the token printed in the URL.",
+)
+@click.option("--token", "require_token", is_flag=True, help="Require a token on 127.0.0.1 too.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the board in a web browser.")
+def board(port: int, host: str, require_token: bool, open_browser: bool) -> None:
+    """Browse, compare, tag and delete runs in a web browser (docs/board.md)."""
+    from gitxp.board import serve
+
+    serve(
+        open_repo().workdir,
+        host=host,
+        port=port,
+        open_browser=open_browser,
+        echo=click.echo,
+        require_token=require_token,
+    )
+
+
 # -- sharing runs: push, fetch, ls --remote, hooks (docs/sharing.md) ----------------------
 
 

@@ -24,6 +24,7 @@ from pygit2.enums import FileMode
 from gitxp.errors import RepoError, RunNotFoundError
 
 RUNS_PREFIX = "refs/gitxp/runs/"
+NOTES_REF = "refs/notes/gitxp"  # tags and notes of runs (gitxp board), on snapshot commits
 
 # A value in a tree mapping: bytes become a blob, a nested mapping becomes a tree, and
 # (oid, mode) places an existing object.
@@ -646,6 +647,47 @@ class GitRepo:
                     txn.set_target(name, pygit2.Oid(hex=new), message=message)
         except pygit2.GitError as err:
             raise RefConflictError(f"cannot update refs: {err}") from None
+
+    # -- git notes (tags and notes of runs: gitxp board) -----------------------------
+
+    def notes(self, ref: str = NOTES_REF) -> dict[str, str]:
+        """Every note of the notes ref ``ref``: annotated object id → note text."""
+        if self.ref_target(ref) is None:
+            return {}
+        try:
+            notes = self.repo.notes(ref)  # type: ignore[call-arg]  # the stub lacks ref
+            return {str(n.annotated_id): str(n.message) for n in notes}
+        except pygit2.GitError:
+            return {}
+
+    def note(self, oid: str, ref: str = NOTES_REF) -> str | None:
+        """The note on object ``oid`` under ``ref``, or None."""
+        try:
+            return str(self.repo.lookup_note(oid, ref).message)
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+
+    def set_note(self, oid: str, text: str, ref: str = NOTES_REF) -> None:
+        """Write ``text`` as the note on object ``oid`` (replacing one); "" removes it.
+
+        A notes commit is written on ``ref`` as ``git notes`` does, so plain git reads it
+        (``git notes --ref gitxp show <commit>``) and push/fetch of ``ref`` share it.
+        """
+        sig = self.signature()
+        for attempt in range(5):  # another writer moved the notes ref: try again
+            try:
+                if text:
+                    self.repo.create_note(text, sig, sig, oid, ref, True)
+                else:
+                    try:
+                        found = self.repo.lookup_note(oid, ref)
+                    except KeyError:
+                        return
+                    found.remove(sig, sig, ref)
+                return
+            except pygit2.GitError as err:
+                if attempt == 4:
+                    raise RepoError(f"cannot write the note of {oid[:12]}: {err}") from None
 
 
 @contextmanager
