@@ -40,8 +40,10 @@ def main():
     print("hello")
     return 1
 """
+# Bytecode caching on, as in a default Python installation: a machine that sets
+# PYTHONDONTWRITEBYTECODE recompiles gitxp's modules at every start (~60 ms here).
 ENV = {
-    **os.environ,
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
     "GIT_COMMITTER_NAME": "bench",

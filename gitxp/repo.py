@@ -183,9 +183,11 @@ class GitRepo:
 
     def without_entry(self, tree: str, name: str) -> str:
         """``tree`` with its top-level entry ``name`` removed (if present)."""
-        builder = self.repo.TreeBuilder(self._tree(tree))
-        if builder.get(name) is not None:
-            builder.remove(name)
+        root = self._tree(tree)
+        if name not in root:
+            return tree
+        builder = self.repo.TreeBuilder(root)
+        builder.remove(name)
         return str(builder.write())
 
     def write_commit(self, tree: str, parents: list[str], message: str) -> str:

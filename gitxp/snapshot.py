@@ -94,8 +94,8 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
                     skipped.append({"path": path.rstrip("/"), "size": size})
                     continue
             _place(git, index, repo.workdir, path)
-    _drop_reserved(index)
-    tree = str(index.write_tree(git))
+    # `.gitxp` is written by gitxp only: never take it from the working tree.
+    tree = repo.without_entry(str(index.write_tree(git)), RESERVED_DIR)
     return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped)
 
 
@@ -144,10 +144,3 @@ def _remove(index: pygit2.Index, path: str) -> None:
         index.remove(path)
     except (OSError, KeyError, pygit2.GitError):
         pass
-
-
-def _drop_reserved(index: pygit2.Index) -> None:
-    """``.gitxp/`` is written by gitxp only: never take it from the working tree."""
-    reserved = [e.path for e in index if e.path.split("/", 1)[0] == RESERVED_DIR]
-    for path in reserved:
-        index.remove(path)
