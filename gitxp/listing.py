@@ -332,6 +332,8 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         ("base", _base(info)),
         ("comment", info.get("comment")),
         ("tags", ", ".join(info.get("tags") or [])),
+        ("reproduces", info.get("reproduction_of")),
+        ("resumes", info.get("resumed_from")),
         ("ref", f"{rec.ref.ref} ({rec.ref.commit[:12]}, snapshot {rec.snapshot_commit[:12]})"),
     ]
     lines += [f"  {k + ':':<12}{v}" for k, v in fields if v not in (None, "", [])]

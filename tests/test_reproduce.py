@@ -97,6 +97,7 @@ def test_deterministic_run_is_reproduced_with_every_value_identical(project: Pat
     info = run_info(project, f"refs/gitxp/runs/{new}")
     old = run_info(project, f"refs/gitxp/runs/{original}")
     assert info["reproduction_of"] == original
+    assert f"reproduces: {original}" in gitxp(project, "show", new).stdout
     assert info["status"] == "COMPLETED" and info["result"] == old["result"] == 0.5
     assert info["base_commit"] == old["base_commit"] and info["cwd"] == old["cwd"]
     assert info["command"][1:] == old["command"][1:]
