@@ -1,0 +1,446 @@
+"""What the board's JSON endpoints return: plain data built from the query layer and runs.
+
+Each function takes an open :class:`~gitxp.repo.GitRepo` and returns JSON-ready data (the
+server maps NaN and infinities, which metrics may hold, before sending). Runs are named
+by anything :func:`gitxp.store.resolve` accepts: a full id, a unique prefix, ``latest``.
+Files of a run are found only by their exact path in the run's tree: a name that is not
+a file of the run is an unknown file, never a path on disk.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gitxp import record
+from gitxp.board.notes import NotesIndex, RunNote
+from gitxp.errors import RunNotFoundError, UsageError
+from gitxp.listing import STALE_AFTER
+from gitxp.repo import GitRepo
+from gitxp.store import RunRecord, RunRef, list_runs, resolve
+
+ARTIFACTS = f"{record.RECORD_DIR}/artifacts"
+MAX_TEXT = 2_000_000  # characters of a file, patch or output shown in the page
+MAX_OUTPUT = 1_000_000  # characters of captured output sent (the end of it)
+MAX_COMPARE = 12  # runs compared at once
+MAX_DIFF_LINES = 20_000  # lines of each output compared
+_HIDDEN_COLUMNS = ("ref", "commit")
+_NO_NOTE = RunNote()
+_META_KEYS = (
+    "command_name",
+    "config_updates",
+    "named_configs",
+    "options",
+    "supervisor",
+    "capture",
+    "experiment_info",
+    "reproduction_of",
+    "resumed_from",
+)
+
+
+def display_status(info: Mapping[str, Any], now: float | None = None) -> str:
+    """The status, ``PROBABLY_DEAD`` for a RUNNING run whose heartbeat is stale."""
+    status = str(info.get("status") or "UNKNOWN")
+    beat = record.parse_time(info.get("heartbeat"))
+    stale = beat is not None and (now or time.time()) - beat.timestamp() > STALE_AFTER
+    if status == "RUNNING" and stale:
+        return "PROBABLY_DEAD"
+    return status
+
+
+# -- the run list ----------------------------------------------------------------------
+
+
+def run_list(
+    repo: GitRepo, notes: NotesIndex, where: str | None = None, experiment: str | None = None
+) -> dict[str, Any]:
+    """Every run (or those ``where`` selects) as columns and rows, newest first.
+
+    Times are milliseconds since the epoch, ``duration`` seconds; ``tags`` joins the
+    run's own tags and its note's, ``note`` is the note's text.
+    """
+    from gitxp.query import column_order, select_rows
+
+    table, rows = select_rows(repo, where=where or None, experiment=experiment or None)
+    names = [c for c in column_order(table.columns) if c not in _HIDDEN_COLUMNS]
+    names.insert(names.index("tags") + 1, "note")
+    size = len(table)
+
+    def column(name: str) -> list[Any]:
+        values = table.columns.get(name)
+        return [None] * len(rows) if values is None else [values[i] for i in rows]
+
+    start, stop, beat = column("start"), column("stop"), column("heartbeat")
+    all_notes = notes.notes(repo)
+    found = (
+        [
+            all_notes.get(notes.snapshot(repo, table.commits[i], base), _NO_NOTE)
+            for i, base in zip(rows, column("base_commit"), strict=True)
+        ]
+        if all_notes
+        else [_NO_NOTE] * len(rows)
+    )
+    columns: list[list[Any]] = []
+    for name in names:
+        if name in ("start", "stop", "heartbeat"):
+            values = {"start": start, "stop": stop, "heartbeat": beat}[name]
+            columns.append([None if v is None else v / 1000 for v in values])
+        elif name == "duration":
+            columns.append(
+                [
+                    None if a is None or (b or c) is None else ((b or c) - a) / 1e6
+                    for a, b, c in zip(start, stop, beat, strict=True)
+                ]
+            )
+        elif name == "tags":
+            columns.append(
+                [
+                    list(dict.fromkeys([*(t or ()), *n.tags])) if n.tags else (t or [])
+                    for t, n in zip(column("tags"), found, strict=True)
+                ]
+            )
+        elif name == "note":
+            columns.append([n.text or None for n in found])
+        else:
+            columns.append(column(name))
+    out_rows = [list(row) for row in zip(*columns, strict=True)] if rows else []
+    return {
+        "columns": names,
+        "rows": out_rows,
+        "total": size,
+        "repo": repo.workdir.name,
+        "now": time.time(),
+        "stale_after": STALE_AFTER,
+    }
+
+
+# -- one run -----------------------------------------------------------------------------
+
+
+def load(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRecord:
+    """The run named ``spec``."""
+    return RunRecord.load(repo, resolve(repo, spec, runs))
+
+
+def run_page(repo: GitRepo, notes: NotesIndex, spec: str) -> dict[str, Any]:
+    """Everything the run page shows except metrics, output and code (fetched apart)."""
+    rec = load(repo, spec)
+    info = rec.info
+    snapshot = rec.snapshot_commit
+    note = notes.note_of(repo, rec.ref.commit, info.get("base_commit"))
+    from gitxp.query import read_metrics
+
+    metrics = read_metrics(repo, rec.ref.commit)
+    return {
+        "id": rec.ref.id,
+        "ref": rec.ref.ref,
+        "commit": rec.ref.commit,
+        "snapshot_commit": snapshot,
+        "status": display_status(info),
+        "info": info,
+        "meta": {k: info[k] for k in _META_KEYS if info.get(k) not in (None, [], {}, "")},
+        "config": rec.config,
+        "config_docs": info.get("config_docs") or {},
+        "host": rec.host,
+        "env_lock": rec.env_lock,
+        "metrics": {
+            name: len(series.get("values") or ()) for name, series in sorted(metrics.items())
+        },
+        "artifacts": artifacts(repo, rec),
+        "run_tags": list(info.get("tags") or []),
+        "note_tags": note.tags,
+        "note": note.text,
+        "now": time.time(),
+        "stale_after": STALE_AFTER,
+    }
+
+
+def artifacts(repo: GitRepo, rec: RunRecord) -> list[dict[str, Any]]:
+    """The files under ``.gitxp/artifacts/`` of the run: name, size, content type."""
+    listed = {str(a.get("name")): a for a in rec.info.get("artifacts") or () if isinstance(a, dict)}
+    out = []
+    for path, _oid, _mode in repo.walk_files(rec.ref.commit, ARTIFACTS):
+        name = path[len(ARTIFACTS) + 1 :]
+        entry = listed.get(name, {})
+        out.append(
+            {
+                "name": name,
+                "size": entry.get("size"),
+                "content_type": entry.get("content_type"),
+                "metadata": entry.get("metadata") or {},
+            }
+        )
+    return out
+
+
+def metrics_of(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
+    """``{"runs": {id: {name: {steps, values, timestamps}}}}`` of the runs ``specs``."""
+    from gitxp.query import read_metrics
+
+    runs = list_runs(repo)
+    out: dict[str, Any] = {}
+    for spec in specs[:MAX_COMPARE]:
+        ref = resolve(repo, spec, runs)
+        series = read_metrics(repo, ref.commit)
+        out[ref.id] = {
+            name: {
+                "steps": list(s.get("steps") or ()),
+                "values": [_finite_or_none(v) for v in s.get("values") or ()],
+                "timestamps": list(s.get("timestamps") or ()),
+            }
+            for name, s in sorted(series.items())
+        }
+    return {"runs": out}
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Output:
+    """Captured output: a key that changes when it does, the text (its end), its length."""
+
+    key: str
+    text: str
+    length: int
+    live: bool
+
+
+def output_of(repo: GitRepo, spec: str) -> Output:
+    """The run's captured output; while it runs on this machine, from its spool (live)."""
+    rec = load(repo, spec)
+    if rec.info.get("status") == "RUNNING":
+        live = _spool_output(repo, rec.ref.id)
+        if live is not None:
+            return live
+    text = rec.output
+    return Output(rec.ref.commit, text[-MAX_OUTPUT:], len(text), False)
+
+
+def _spool_output(repo: GitRepo, run_id: str) -> Output | None:
+    from gitxp.recorder import spool_root
+    from gitxp.textlog import apply_control_chars
+
+    path = spool_root(repo) / run_id / "output.log"
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            start = max(0, size - 4 * MAX_OUTPUT)
+            handle.seek(start)
+            data = handle.read()
+    except OSError:
+        return None
+    text = apply_control_chars(data.decode("utf-8", "replace"))
+    return Output(f"spool-{size}", text[-MAX_OUTPUT:], len(text) + start, True)
+
+
+# -- files of a run -----------------------------------------------------------------------
+
+
+def source_files(repo: GitRepo, spec: str) -> dict[str, Any]:
+    """The run's source files (its snapshot without ``.gitxp/``): path and mode."""
+    from gitxp.restore import source_tree
+
+    rec = load(repo, spec)
+    files = repo.tree_files(source_tree(repo, rec))
+    return {
+        "files": [{"path": p, "mode": f"{m:o}"} for p, (_oid, m) in sorted(files.items())],
+        "skipped": rec.info.get("skipped_files") or [],
+    }
+
+
+def source_blob(repo: GitRepo, spec: str, path: str) -> tuple[str, bytes]:
+    """The bytes of the run's source file at exactly ``path``."""
+    from gitxp.restore import source_tree
+
+    rec = load(repo, spec)
+    found = repo.tree_files(source_tree(repo, rec)).get(path)
+    if found is None or found[1] == 0o160000:
+        raise FileNotInRunError(f"run {rec.ref.id[:12]} has no source file {path!r}")
+    return path.rsplit("/", 1)[-1], repo.blob_data(found[0])
+
+
+def artifact_blob(repo: GitRepo, spec: str, name: str) -> tuple[str, bytes]:
+    """The bytes of the run's artifact ``name`` (its exact path below ``artifacts/``)."""
+    rec = load(repo, spec)
+    wanted = f"{ARTIFACTS}/{name}"
+    for path, oid, _mode in repo.walk_files(rec.ref.commit, ARTIFACTS):
+        if path == wanted:
+            return name.rsplit("/", 1)[-1], repo.blob_data(oid)
+    raise FileNotInRunError(f"run {rec.ref.id[:12]} has no artifact {name!r}")
+
+
+class FileNotInRunError(RunNotFoundError):
+    """A file name that is not a file of the run."""
+
+
+def as_text(data: bytes) -> str | None:
+    """``data`` as text, or None when it looks binary."""
+    if b"\0" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def file_view(name: str, data: bytes) -> dict[str, Any]:
+    """A file for the page: its text (cut at :data:`MAX_TEXT`) or a note that it is binary."""
+    text = as_text(data)
+    return {
+        "name": name,
+        "size": len(data),
+        "binary": text is None,
+        "text": None if text is None else text[:MAX_TEXT],
+        "truncated": text is not None and len(text) > MAX_TEXT,
+    }
+
+
+# -- code: what was uncommitted, run against run --------------------------------------------
+
+
+def code_changes(repo: GitRepo, spec: str) -> dict[str, Any]:
+    """The diff from the run's base commit to its snapshot: what was uncommitted."""
+    from gitxp.restore import source_tree
+
+    rec = load(repo, spec)
+    info = rec.info
+    base = info.get("base_commit")
+    out: dict[str, Any] = {
+        "base": base,
+        "branch": info.get("branch"),
+        "dirty": info.get("dirty"),
+        "skipped": info.get("skipped_files") or [],
+    }
+    if base and not repo.has_commit(base):
+        return {**out, "available": False, "why": f"base commit {base[:12]} is not here"}
+    old = repo.without_entry(repo.commit_tree(base), record.RECORD_DIR) if base else None
+    diff = repo.diff_trees(old, source_tree(repo, rec))
+    return {**out, "available": True, **_code_json(diff.files, diff.patch)}
+
+
+def _code_json(files: list[Any], patch: str) -> dict[str, Any]:
+    return {
+        "files": [
+            {
+                "path": f.path,
+                "old_path": f.old_path,
+                "status": f.status,
+                "additions": f.additions,
+                "deletions": f.deletions,
+                "binary": f.binary,
+            }
+            for f in files
+        ],
+        "patch": patch[:MAX_TEXT],
+        "truncated": len(patch) > MAX_TEXT,
+    }
+
+
+def compare(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
+    """The runs ``specs`` side by side: labels, and every config key with its values."""
+    if len(specs) < 2:
+        raise UsageError("choose two or more runs to compare")
+    if len(specs) > MAX_COMPARE:
+        raise UsageError(f"compare at most {MAX_COMPARE} runs at once")
+    runs = list_runs(repo)
+    recs = list({r.ref.id: r for r in (load(repo, s, runs) for s in specs)}.values())
+    flats = [dict(flatten(r.config)) for r in recs]
+    keys = sorted(set().union(*flats))
+    rows = []
+    for key in keys:
+        present = [key in f for f in flats]
+        values = [f.get(key) for f in flats]
+        first = values[0]
+        differs = not all(present) or any(_differ(first, v) for v in values[1:])
+        rows.append({"key": key, "values": values, "present": present, "differs": differs})
+    return {"runs": [_label(r) for r in recs], "config": rows}
+
+
+def _differ(a: Any, b: Any) -> bool:
+    return type(a) is not type(b) or bool(a != b and not (a != a and b != b))
+
+
+def _label(rec: RunRecord) -> dict[str, Any]:
+    info = rec.info
+    return {
+        "id": rec.ref.id,
+        "experiment": info.get("experiment"),
+        "name": info.get("name"),
+        "status": display_status(info),
+        "start_time": info.get("start_time"),
+        "result": info.get("result"),
+    }
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``(dotted.key, leaf)`` pairs of a config, in order (an empty dict is a leaf)."""
+    out: list[tuple[str, Any]] = []
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out += flatten(value, path + ".")
+        else:
+            out.append((path, value))
+    return out
+
+
+def pair_diff(repo: GitRepo, spec_a: str, spec_b: str) -> dict[str, Any]:
+    """Run ``a`` against run ``b``: :func:`gitxp.diff.run_diff` plus the output diff."""
+    from gitxp.diff import run_diff
+
+    runs = list_runs(repo)
+    a, b = load(repo, spec_a, runs), load(repo, spec_b, runs)
+    data = run_diff(repo, a, b, patch=True)
+    code = data["code"]
+    patch = str(code.get("patch") or "")
+    code["patch"], code["truncated"] = patch[:MAX_TEXT], len(patch) > MAX_TEXT
+    lines_a = a.output.splitlines()[-MAX_DIFF_LINES:]
+    lines_b = b.output.splitlines()[-MAX_DIFF_LINES:]
+    output = "\n".join(
+        difflib.unified_diff(
+            lines_a, lines_b, f"{a.ref.id[:10]}/output.log", f"{b.ref.id[:10]}/output.log", n=2
+        )
+    )
+    data["output"] = {"patch": output[:MAX_TEXT], "truncated": len(output) > MAX_TEXT}
+    data["env_lock"] = {"a": a.env_lock, "b": b.env_lock}
+    return data
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+
+def save_note(
+    repo: GitRepo, notes: NotesIndex, spec: str, tags: list[object], text: str
+) -> dict[str, Any]:
+    """Store the tags and note of a run (as a git note on its snapshot commit)."""
+    rec = load(repo, spec)
+    stored = notes.write(repo, rec.snapshot_commit, tags, text)
+    return {
+        "id": rec.ref.id,
+        "snapshot_commit": rec.snapshot_commit,
+        "note_tags": stored.tags,
+        "note": stored.text,
+        "run_tags": list(rec.info.get("tags") or []),
+    }
+
+
+def delete(repo: GitRepo, specs: list[str], force: bool = False) -> dict[str, Any]:
+    """Delete the runs ``specs`` (their refs) as ``gitxp rm`` does."""
+    from gitxp.prune import remove_runs
+
+    if not specs:
+        raise UsageError("choose the runs to delete")
+    runs = list_runs(repo)
+    recs = list({r.ref.id: r for r in (load(repo, s, runs) for s in specs)}.values())
+    removed = remove_runs(repo, recs, force=force)
+    gone = {r.ref.id for r in removed}
+    return {"deleted": sorted(gone), "kept": [r.ref.id for r in recs if r.ref.id not in gone]}
