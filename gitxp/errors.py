@@ -26,6 +26,10 @@ class RepoError(GitxpError):
     """The repository is missing or in a state gitxp cannot work with."""
 
 
+class RefConflictError(RepoError):
+    """A compare-and-swap ref update found another value than the one expected."""
+
+
 class RunNotFoundError(GitxpError):
     """A run id, prefix or ref names no run (or more than one)."""
 

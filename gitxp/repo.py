@@ -10,9 +10,7 @@ command (:meth:`GitRepo.git`); everything else uses libgit2.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,10 +19,24 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
-from gitxp.errors import RepoError, RunNotFoundError
+from gitxp.errors import RefConflictError, RepoError, RunNotFoundError
+from gitxp.repo_history import FileChange, HistoryMixin, Identity, TreeDiff
+from gitxp.repo_transfer import NOTES_REF, TransferMixin
+
+__all__ = [
+    "NOTES_REF",
+    "RUNS_PREFIX",
+    "FileChange",
+    "GitRepo",
+    "HeadInfo",
+    "Identity",
+    "RefConflictError",
+    "TreeDiff",
+    "TreeValue",
+    "unverified_reads",
+]
 
 RUNS_PREFIX = "refs/gitxp/runs/"
-NOTES_REF = "refs/notes/gitxp"  # tags and notes of runs (gitxp board), on snapshot commits
 
 # A value in a tree mapping: bytes become a blob, a nested mapping becomes a tree, and
 # (oid, mode) places an existing object.
@@ -40,52 +52,7 @@ class HeadInfo:
     detached: bool
 
 
-class RefConflictError(RepoError):
-    """A compare-and-swap ref update found another value than the one expected."""
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who made a commit: name, email and time (seconds since the epoch)."""
-
-    name: str
-    email: str
-    time: int
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One file of a tree diff: status letter (A, D, M, R, T …) and line counts."""
-
-    path: str
-    old_path: str
-    status: str
-    additions: int
-    deletions: int
-    binary: bool
-
-
-@dataclass(frozen=True)
-class TreeDiff:
-    """The difference between two trees: changed files and the unified patch text."""
-
-    files: list[FileChange]
-    patch: str
-
-
-# Variables that would point the git command at another repository than ours.
-_GIT_LOCATION_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_COMMON_DIR",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-)
-
-
-class GitRepo:
+class GitRepo(HistoryMixin, TransferMixin):
     """An opened non-bare repository with a working tree."""
 
     def __init__(self, path: str | os.PathLike[str] = ".") -> None:
@@ -340,356 +307,6 @@ class GitRepo:
             if name.startswith(prefix):
                 out[name] = str(ref.target)
         return out
-
-    # -- trees, diffs, identities (reproduce, diff, checkout, branch) ----------------
-
-    def tree_files(self, tree: str | None) -> dict[str, tuple[str, int]]:
-        """Every non-tree entry below ``tree``: path → (oid, mode); None is the empty tree."""
-        out: dict[str, tuple[str, int]] = {}
-        if tree is None:
-            return out
-        stack: list[tuple[pygit2.Tree, str]] = [(self._tree(tree), "")]
-        while stack:
-            node, prefix = stack.pop()
-            for entry in node:
-                path = prefix + str(entry.name)
-                if entry.filemode == FileMode.TREE:
-                    stack.append((self._tree(str(entry.id)), path + "/"))
-                else:
-                    out[path] = (str(entry.id), int(entry.filemode))
-        return out
-
-    def author(self, commit: str) -> Identity:
-        """The author of ``commit``."""
-        sig = self._commit(commit).author
-        return Identity(str(sig.name), str(sig.email), int(sig.time))
-
-    def has_commit(self, commit: str) -> bool:
-        """Whether ``commit`` is a commit in the object database."""
-        try:
-            obj = self.repo.get(commit)
-        except (ValueError, pygit2.GitError):
-            return False
-        return isinstance(obj, pygit2.Commit)
-
-    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
-        if ancestor == descendant:
-            return True
-        try:
-            return bool(
-                self.repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor))
-            )
-        except (ValueError, pygit2.GitError):
-            return False
-
-    def write_commit_like(self, tree: str, parents: list[str], message: str, like: str) -> str:
-        """A commit with the author and committer of commit ``like``.
-
-        The same tree, parents and message give the same commit id every time.
-        """
-        model = self._commit(like)
-        oid = self.repo.create_commit(
-            None,
-            model.author,
-            model.committer,
-            message,
-            pygit2.Oid(hex=tree),
-            [pygit2.Oid(hex=p) for p in parents],
-        )
-        return str(oid)
-
-    def diff_trees(self, old: str | None, new: str | None, context_lines: int = 3) -> TreeDiff:
-        """The changes from tree ``old`` to tree ``new`` (None: the empty tree), renames found."""
-        empty = str(self.repo.TreeBuilder().write())
-        diff = self._tree(old or empty).diff_to_tree(
-            self._tree(new or empty), context_lines=context_lines
-        )
-        diff.find_similar()
-        files = []
-        for patch in diff:
-            if patch is None:
-                continue
-            delta = patch.delta
-            _, additions, deletions = patch.line_stats
-            files.append(
-                FileChange(
-                    path=str(delta.new_file.path),
-                    old_path=str(delta.old_file.path),
-                    status=str(delta.status_char()),
-                    additions=int(additions),
-                    deletions=int(deletions),
-                    binary=bool(delta.is_binary),
-                )
-            )
-        return TreeDiff(files, diff.patch or "")
-
-    # -- branches (gitxp branch) ---------------------------------------------------
-
-    def branch_target(self, name: str) -> str | None:
-        """The commit branch ``name`` points at, or None when there is no such branch."""
-        return self.ref_target(f"refs/heads/{name}")
-
-    def set_branch(self, name: str, commit: str, force: bool = False) -> None:
-        """Create branch ``name`` at ``commit`` (move it only with ``force``)."""
-        full = f"refs/heads/{name}"
-        if not pygit2.reference_is_valid_name(full):
-            raise RepoError(f"{name!r} is not a valid branch name")
-        current = self.head()
-        if force and not current.detached and current.branch == name:
-            raise RepoError(f"branch {name} is checked out here; switch to another branch first")
-        try:
-            self.repo.references.create(full, pygit2.Oid(hex=commit), force=force)
-        except pygit2.AlreadyExistsError:
-            raise RepoError(
-                f"branch {name} already exists; choose another name or pass --force"
-            ) from None
-
-    # -- the git command (worktrees, gc) ---------------------------------------------
-
-    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the ``git`` command on this repository and return its result."""
-        env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_ENV}
-        try:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=self.workdir,
-                env=env,
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise RepoError(
-                "the git command is not installed or not on PATH; gitxp needs it for "
-                "worktrees and gc"
-            ) from None
-        if check and proc.returncode != 0:
-            lines = proc.stderr.strip().splitlines()
-            why = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise RepoError(f"git {args[0] if args else ''} failed: {why}")
-        return proc
-
-    def add_worktree(self, path: Path, commit: str) -> None:
-        """Check ``commit`` out, detached, in a new linked worktree at ``path``.
-
-        Hooks do not run (``post-checkout`` of the user's project is not ours to trigger).
-        """
-        self.git(
-            "-c",
-            "core.hooksPath=/dev/null",
-            "worktree",
-            "add",
-            "--detach",
-            "--quiet",
-            str(path),
-            commit,
-        )
-
-    def remove_worktree(self, path: Path) -> None:
-        """Remove the linked worktree at ``path``, files it holds included."""
-        self.git("worktree", "remove", "--force", "--force", str(path), check=False)
-        if path.exists():  # git refused (or was interrupted): clean up by hand
-            shutil.rmtree(path, ignore_errors=True)
-        self.prune_worktree_admin(path)
-
-    def prune_worktree_admin(self, path: Path) -> None:
-        """Drop git's record of the linked worktree that was at ``path`` if it is gone."""
-        admin_root = self.common_dir / "worktrees"
-        if path.exists() or not admin_root.is_dir():
-            return
-        for admin in admin_root.iterdir():
-            try:
-                where = Path((admin / "gitdir").read_text().strip()).parent
-            except OSError:
-                continue
-            if where == path or where.resolve() == path.resolve():
-                shutil.rmtree(admin, ignore_errors=True)
-
-    def worktree_paths(self) -> list[Path]:
-        """The paths of this repository's linked worktrees (as git records them)."""
-        admin_root = self.common_dir / "worktrees"
-        out = []
-        if admin_root.is_dir():
-            for admin in sorted(admin_root.iterdir()):
-                try:
-                    out.append(Path((admin / "gitdir").read_text().strip()).parent)
-                except OSError:
-                    continue
-        return out
-
-    def object_counts(self) -> dict[str, int]:
-        """``git count-objects -v`` as numbers (sizes in KiB)."""
-        out: dict[str, int] = {}
-        for line in self.git("count-objects", "-v").stdout.splitlines():
-            key, sep, value = line.partition(":")
-            if sep and value.strip().isdigit():
-                out[key.strip()] = int(value)
-        return out
-
-    # -- sharing runs (gitxp push / fetch): objects out, refs in ---------------------
-
-    def has_object(self, oid: str) -> bool:
-        """Whether object ``oid`` is in the object database."""
-        try:
-            return pygit2.Oid(hex=oid) in self.repo
-        except ValueError:
-            return False
-
-    def read_object(self, oid: str) -> tuple[int, bytes]:
-        """The git type number (1 commit, 2 tree, 3 blob, 4 tag) and content of ``oid``."""
-        kind, data = self.repo.odb.read(pygit2.Oid(hex=oid))
-        return int(kind), bytes(data)
-
-    def objects_to_send(self, want: list[str], have: list[str]) -> list[tuple[str, str]]:
-        """Every object reachable from ``want`` that is not reachable from ``have``.
-
-        Like ``git rev-list --objects want --not have``: commits are walked by libgit2
-        and the trees of the commits where the walk stops (the other side has them) are
-        left out, so a second push of the same runs sends nothing and a run pushed
-        while RUNNING, pushed again when finished, sends only its new record commit.
-        ``have`` may name objects this repository lacks; they are ignored.
-
-        Returns ``(id, name)`` pairs, each commit followed by its new trees and files; the
-        name is the entry's file name, ``/`` for a commit's root tree, "" for a commit
-        (a hint for delta compression: objects of one name tend to look alike).
-        """
-        repo = self.repo
-        walker = repo.walk(None, pygit2.enums.SortMode.NONE)
-        for oid in want:
-            walker.push(pygit2.Oid(hex=oid))
-        for oid in have:
-            obj = repo.get(oid)
-            if isinstance(obj, pygit2.Commit):
-                walker.hide(obj.id)
-        commits = list(walker)
-        new = {c.id for c in commits}
-        seen: set[pygit2.Oid] = set()
-        for commit in commits:
-            for parent in commit.parent_ids:
-                edge = repo.get(parent) if parent not in new else None
-                if isinstance(edge, pygit2.Commit):
-                    self._mark_tree(edge.tree_id, seen, None)
-        out: list[tuple[str, str]] = []
-        for commit in commits:
-            out.append((str(commit.id), ""))
-            self._mark_tree(commit.tree_id, seen, out)
-        return out
-
-    def _mark_tree(
-        self, tree: pygit2.Oid, seen: set[pygit2.Oid], out: list[tuple[str, str]] | None
-    ) -> None:
-        """Add ``tree`` and everything below it to ``seen`` (and to ``out`` when given)."""
-        if tree in seen:
-            return
-        seen.add(tree)
-        if out is not None:
-            out.append((str(tree), "/"))
-        stack = [tree]
-        while stack:
-            node = self.repo[stack.pop()]
-            assert isinstance(node, pygit2.Tree)
-            for entry in node:
-                oid = entry.id
-                if oid in seen or entry.filemode == FileMode.COMMIT:  # submodule commits
-                    continue
-                seen.add(oid)
-                if out is not None:
-                    out.append((str(oid), str(entry.name)))
-                if entry.filemode == FileMode.TREE:
-                    stack.append(oid)
-
-    def negotiation_haves(self, common: list[str], limit: int = 256) -> list[str]:
-        """Commits to offer as "have" when fetching, most useful first.
-
-        Local branch tips and the commits of ``common`` (ref values the remote
-        advertised that this repository already holds), then ancestors of the branch
-        tips, newest first, up to ``limit`` of them.
-        """
-        repo = self.repo
-        tips: list[str] = []
-        for ref in repo.references.iterator():
-            if ref.name.startswith(("refs/heads/", "refs/remotes/")):
-                obj = repo.get(ref.target) if isinstance(ref.target, pygit2.Oid) else None
-                if isinstance(obj, pygit2.Commit):
-                    tips.append(str(obj.id))
-        out = list(dict.fromkeys([*tips, *(c for c in common if self.has_commit(c))]))
-        if tips:
-            taken = set(out)
-            walker = repo.walk(None, pygit2.enums.SortMode.TIME)
-            for tip in tips:
-                walker.push(pygit2.Oid(hex=tip))
-            for count, commit in enumerate(walker):
-                if count >= limit:
-                    break
-                if str(commit.id) not in taken:
-                    out.append(str(commit.id))
-        return out
-
-    def update_refs(
-        self, updates: Mapping[str, tuple[str | None, str]], message: str = "gitxp"
-    ) -> None:
-        """Move several refs at once, each from an expected old target (None: absent).
-
-        All of them move or none does: every ref is locked and checked first, and a
-        single mismatch raises RefConflictError before anything is written.
-        """
-        if not updates:
-            return
-        try:
-            with self.repo.transaction() as txn:
-                for name in updates:
-                    txn.lock_ref(name)
-                for name, (old, new) in updates.items():
-                    current = self.ref_target(name)
-                    if current != old:
-                        raise RefConflictError(
-                            f"{name} moved to {current} while gitxp expected {old}"
-                        )
-                    txn.set_target(name, pygit2.Oid(hex=new), message=message)
-        except pygit2.GitError as err:
-            raise RefConflictError(f"cannot update refs: {err}") from None
-
-    # -- git notes (tags and notes of runs: gitxp board) -----------------------------
-
-    def notes(self, ref: str = NOTES_REF) -> dict[str, str]:
-        """Every note of the notes ref ``ref``: annotated object id → note text."""
-        if self.ref_target(ref) is None:
-            return {}
-        try:
-            notes = self.repo.notes(ref)  # type: ignore[call-arg]  # the stub lacks ref
-            return {str(n.annotated_id): str(n.message) for n in notes}
-        except pygit2.GitError:
-            return {}
-
-    def note(self, oid: str, ref: str = NOTES_REF) -> str | None:
-        """The note on object ``oid`` under ``ref``, or None."""
-        try:
-            return str(self.repo.lookup_note(oid, ref).message)
-        except (KeyError, ValueError, pygit2.GitError):
-            return None
-
-    def set_note(self, oid: str, text: str, ref: str = NOTES_REF) -> None:
-        """Write ``text`` as the note on object ``oid`` (replacing one); "" removes it.
-
-        A notes commit is written on ``ref`` as ``git notes`` does, so plain git reads it
-        (``git notes --ref gitxp show <commit>``) and push/fetch of ``ref`` share it.
-        """
-        sig = self.signature()
-        for attempt in range(5):  # another writer moved the notes ref: try again
-            try:
-                if text:
-                    self.repo.create_note(text, sig, sig, oid, ref, True)
-                else:
-                    try:
-                        found = self.repo.lookup_note(oid, ref)
-                    except KeyError:
-                        return
-                    found.remove(sig, sig, ref)
-                return
-            except pygit2.GitError as err:
-                if attempt == 4:
-                    raise RepoError(f"cannot write the note of {oid[:12]}: {err}") from None
 
 
 @contextmanager
