@@ -72,7 +72,7 @@ def run(
     from gitxp.runner import run as run_
 
     if push_remote:  # `--push train.py`: the word after a bare --push is the program
-        from gitxp.remote import looks_like_remote
+        from gitxp.remote_names import looks_like_remote
 
         if not looks_like_remote(GitRepo(os.getcwd()), push_remote):
             args, push_remote = (push_remote, *args), ""

@@ -21,7 +21,7 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
 
 def _remote_and_runs(repo: GitRepo, args: tuple[str, ...]) -> tuple[str | None, list[str]]:
     """``[REMOTE] [RUN]…``: the first word is a remote if it names one, else a run."""
-    from gitxp.remote import looks_like_remote
+    from gitxp.remote_names import looks_like_remote
 
     if args and looks_like_remote(repo, args[0]):
         return args[0], list(args[1:])

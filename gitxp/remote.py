@@ -28,8 +28,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -54,138 +52,24 @@ from dulwich.repo import Repo as DulwichRepo
 
 from gitxp.errors import RemoteError
 from gitxp.packindex import PackError, index_pack, write_index
+from gitxp.remote_names import (
+    PASSWORD_ENV,
+    USERNAME_ENV,
+    Credentials,
+    Remote,
+    git_credential,
+    local_path,
+    mask_url,
+    resolve_remote,
+)
 from gitxp.repo import RUNS_PREFIX, GitRepo
 
+__all__ = ["Connection", "PushResult", "Remote", "mask_url", "resolve_remote"]
+
 ZERO_ID = "0" * 40
-USERNAME_ENV = "GITXP_USERNAME"
-PASSWORD_ENV = "GITXP_PASSWORD"
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
-
-
-# -- naming a remote ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Remote:
-    """A remote to talk to: a configured name (or None) and its URL (may hold secrets)."""
-
-    name: str | None
-    url: str
-
-    @property
-    def label(self) -> str:
-        """How messages name this remote: its name, or its URL without the password."""
-        return self.name or mask_url(self.url)
-
-
-def mask_url(url: str) -> str:
-    """``url`` with the password of its user part replaced by ``***``."""
-    parts = urlsplit(url) if "://" in url else None
-    if parts is None or parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
-
-
-def _is_url(text: str) -> bool:
-    """``scheme://…`` or scp-like ``[user@]host:path`` (a colon before the first slash)."""
-    if "://" in text:
-        return True
-    head, colon, _ = text.partition(":")
-    return bool(colon) and "/" not in head and len(head) > 1
-
-
-def _path_like(text: str) -> bool:
-    """Whether ``text`` reads as a filesystem path (run ids and ``refs/…`` do not)."""
-    return text.startswith((".", "~", os.sep)) or (os.sep in text and not text.startswith("refs/"))
-
-
-def _local_path(url: str) -> str | None:
-    """The filesystem path of a local remote, or None for a network URL."""
-    if url.startswith("file://"):
-        return unquote(urlsplit(url).path)
-    return None if _is_url(url) else url
-
-
-def resolve_remote(repo: GitRepo, spec: str | None, push: bool = False) -> Remote:
-    """The remote named by ``spec``: a configured remote name or a URL/path.
-
-    None means ``git config gitxp.remote``, else ``origin``. A configured remote's
-    ``pushurl`` is used for pushes, as git does; relative paths in the configuration
-    are relative to the top of the working tree.
-    """
-    name = spec or repo.config_value("gitxp.remote") or "origin"
-    url = (push and repo.config_value(f"remote.{name}.pushurl")) or repo.config_value(
-        f"remote.{name}.url"
-    )
-    if url:
-        local = _local_path(url)
-        if local is not None and not os.path.isabs(os.path.expanduser(local)):
-            url = str(repo.workdir / local)
-        return Remote(name, url)
-    if spec is not None and (
-        _is_url(spec) or _path_like(spec) or os.path.isdir(os.path.expanduser(spec))
-    ):
-        local = _local_path(spec)
-        return Remote(None, os.path.abspath(os.path.expanduser(local)) if local else spec)
-    if spec is None:
-        raise RemoteError(
-            f"no remote named {name!r}: add one with 'git remote add {name} URL', "
-            "name one, or set 'git config gitxp.remote NAME'"
-        )
-    raise RemoteError(
-        f"{spec!r} is neither a remote of this repository nor a URL or a repository path; "
-        "'git remote -v' lists the remotes"
-    )
-
-
-def looks_like_remote(repo: GitRepo, text: str) -> bool:
-    """Whether ``text`` names a remote (configured name, URL or existing directory)."""
-    if repo.config_value(f"remote.{text}.url"):
-        return True
-    return _is_url(text) or _path_like(text) or os.path.isdir(os.path.expanduser(text))
-
-
-# -- credentials ----------------------------------------------------------------------
-
-
-@dataclass
-class _Credentials:
-    username: str | None = None
-    password: str | None = None
-    source: str = "none"  # "url", "env", "helper" or "none"
-
-
-def _git_credential(repo: GitRepo, action: str, url: str, creds: _Credentials) -> _Credentials:
-    """Run ``git credential fill|approve|reject`` for ``url``; fill returns what it found."""
-    lines = [f"url={url}"]
-    if creds.username:
-        lines.append(f"username={creds.username}")
-    if creds.password and action != "fill":
-        lines.append(f"password={creds.password}")
-    env = dict(os.environ)
-    if not sys.stdin.isatty():
-        env["GIT_TERMINAL_PROMPT"] = "0"  # never hang waiting for a prompt nobody sees
-    try:
-        proc = subprocess.run(
-            ["git", "credential", action],
-            input="\n".join(lines) + "\n\n",
-            capture_output=True,
-            text=True,
-            cwd=repo.workdir,
-            env=env,
-            timeout=120,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return _Credentials()
-    if action != "fill" or proc.returncode != 0:
-        return _Credentials()
-    found = dict(line.partition("=")[::2] for line in proc.stdout.splitlines() if "=" in line)
-    if not found.get("password"):
-        return _Credentials()
-    return _Credentials(found.get("username"), found["password"], "helper")
 
 
 # -- the connection ---------------------------------------------------------------------
@@ -356,14 +240,14 @@ class Connection:
             user = unquote(parts.username)
             bare_url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         if parts is not None and parts.password is not None:
-            creds = _Credentials(user or "", unquote(parts.password), "url")
+            creds = Credentials(user or "", unquote(parts.password), "url")
         elif (
             parts is not None and parts.scheme in ("http", "https") and os.environ.get(PASSWORD_ENV)
         ):
             name = os.environ.get(USERNAME_ENV) or user or "gitxp"  # hosts check the token
-            creds = _Credentials(name, os.environ[PASSWORD_ENV], "env")
+            creds = Credentials(name, os.environ[PASSWORD_ENV], "env")
         else:
-            creds = _Credentials(user)
+            creds = Credentials(user)
         while True:
             self._secrets = [s for s in (creds.password,) if s]
             client, path = self._client(bare_url if creds.source != "none" else url, creds)
@@ -371,7 +255,7 @@ class Connection:
                 result = op(client, path)
             except HTTPUnauthorized:
                 if creds.source == "none":
-                    found = _git_credential(self.repo, "fill", bare_url, creds)
+                    found = git_credential(self.repo, "fill", bare_url, creds)
                     if found.source == "helper":
                         creds = found
                         continue
@@ -380,7 +264,7 @@ class Connection:
                         f"a git credential helper, or set {USERNAME_ENV} and {PASSWORD_ENV}"
                     ) from None
                 if creds.source == "helper":
-                    _git_credential(self.repo, "reject", bare_url, creds)
+                    git_credential(self.repo, "reject", bare_url, creds)
                 raise RemoteError(
                     f"cannot {verb} {self.remote.label}: authentication failed "
                     f"(the server refused the {creds.source} credentials for "
@@ -393,11 +277,11 @@ class Connection:
             finally:
                 client.close()
             if creds.source == "helper":
-                _git_credential(self.repo, "approve", bare_url, creds)
+                git_credential(self.repo, "approve", bare_url, creds)
             return result
 
-    def _client(self, url: str, creds: _Credentials) -> tuple[GitClient, str]:
-        local = _local_path(url)
+    def _client(self, url: str, creds: Credentials) -> tuple[GitClient, str]:
+        local = local_path(url)
         if local is not None:
             path = os.path.abspath(os.path.expanduser(local))
             if not os.path.isdir(path):
