@@ -200,14 +200,14 @@ def test_editable_install_made_by_pip(tmp_path: Path) -> None:
         '[project]\nname = "tinypkg"\nversion = "0.0.1"\n'
     )
     env = tmp_path / "env"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env)],
-        check=True,
-    )  # pip and setuptools come from the system site
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    # pip and setuptools come from the interpreter running the tests, through PYTHONPATH:
+    # the install itself goes into the new venv.
+    ours = os.pathsep.join(p for p in sys.path if p.endswith("site-packages"))
     target = subprocess.run(
         [env / "bin" / "python", "-m", "pip", "install", "-q", "--no-deps",
          "--no-build-isolation", "--no-index", "-e", str(project)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": ours},
     )  # fmt: skip
     if target.returncode != 0:
         pytest.skip(f"pip could not make an editable install here: {target.stderr[-200:]}")
