@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitxp import record
@@ -202,17 +202,7 @@ def run_diff(repo: GitRepo, a: RunRecord, b: RunRecord, patch: bool = True) -> d
     """Everything that differs between runs ``a`` and ``b``, as JSON data."""
     code = repo.diff_trees(source_tree(repo, a), source_tree(repo, b))
     code_json: dict[str, Any] = {
-        "files": [
-            {
-                "path": f.path,
-                "old_path": f.old_path,
-                "status": f.status,
-                "additions": f.additions,
-                "deletions": f.deletions,
-                "binary": f.binary,
-            }
-            for f in code.files
-        ],
+        "files": [asdict(f) for f in code.files],
         "additions": sum(f.additions for f in code.files),
         "deletions": sum(f.deletions for f in code.files),
     }

@@ -13,7 +13,7 @@ import difflib
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from gitxp import record
@@ -329,17 +329,7 @@ def code_changes(repo: GitRepo, spec: str) -> dict[str, Any]:
 
 def _code_json(files: list[Any], patch: str) -> dict[str, Any]:
     return {
-        "files": [
-            {
-                "path": f.path,
-                "old_path": f.old_path,
-                "status": f.status,
-                "additions": f.additions,
-                "deletions": f.deletions,
-                "binary": f.binary,
-            }
-            for f in files
-        ],
+        "files": [asdict(f) for f in files],
         "patch": patch[:MAX_TEXT],
         "truncated": len(patch) > MAX_TEXT,
     }
