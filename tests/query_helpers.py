@@ -8,14 +8,14 @@ repository in the Recorder's format (fast enough for hundreds of runs per test).
 from __future__ import annotations
 
 import importlib.util
-import os
 import time
 from pathlib import Path
 from types import ModuleType
 
-import pytest
+from gitxp_testing import git, gitxp, isolate
 
 ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["git", "gitxp", "isolate"]
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -26,9 +26,6 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-_conftest = _load("_gitxp_query_conftest", ROOT / "tests" / "conftest.py")
-git = _conftest.git
-gitxp = _conftest.gitxp
 bench = _load("_gitxp_bench_query", ROOT / "benchmarks" / "query.py")
 
 TRAIN = """\
@@ -44,20 +41,6 @@ with open("weights.bin", "wb") as handle:
 gitxp.add_artifact("weights.bin")
 gitxp.set_result(cfg["lr"] * 2)
 """
-
-
-def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """What ``conftest.isolated_git`` does, for module-scoped fixtures."""
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
-    )
-    mp.setenv("HOME", str(home))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for var in ("GITXP_SPOOL", "GITXP_RUN_ID", "GITXP_CONFIG", "GITXP_WITH", "GIT_DIR"):
-        mp.delenv(var, raising=False)
-    mp.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def recorded_project(path: Path) -> dict[str, str]:

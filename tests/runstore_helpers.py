@@ -1,12 +1,10 @@
 """Helpers shared by the run-store tests (ids, snapshot, run, crash, concurrency, ls/show).
 
-The ``git`` and ``gitxp`` helpers are the ones of ``tests/conftest.py``, loaded by path so
-that other folders' ``conftest`` modules can never shadow them.
+``git``, ``gitxp`` and friends come from :mod:`gitxp_testing`, shared by every folder.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
@@ -15,25 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
+from gitxp_testing import RUNS, git, gitxp, gitxp_raw, isolate, run_refs
 
-_spec = importlib.util.spec_from_file_location(
-    "_gitxp_root_conftest", Path(__file__).with_name("conftest.py")
-)
-assert _spec is not None and _spec.loader is not None
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-
-git = _conftest.git
-gitxp = _conftest.gitxp
-
-RUNS = "refs/gitxp/runs/"
-
-
-def run_refs(cwd: Path) -> dict[str, str]:
-    """Every run ref of the repository at ``cwd``: name → commit id (real git)."""
-    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
-    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+__all__ = ["RUNS", "git", "gitxp", "gitxp_raw", "isolate", "run_refs"]
 
 
 def all_refs(cwd: Path) -> str:
@@ -176,38 +158,3 @@ def write_script(path: Path, text: str) -> Path:
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """What the autouse ``isolated_git`` fixture does, for module-scoped fixtures."""
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Test User\n\temail = test@example.com\n"
-        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
-    )
-    mp.setenv("HOME", str(home))
-    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for var in (
-        "GITXP_SPOOL",
-        "GITXP_RUN_ID",
-        "GITXP_CONFIG",
-        "GITXP_WITH",
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-    ):
-        mp.delenv(var, raising=False)
-    mp.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-
-
-def gitxp_raw(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[bytes]:
-    """``gitxp ARGS`` with its output as raw bytes (no newline translation)."""
-    return subprocess.run(
-        [sys.executable, "-m", "gitxp", *args],
-        cwd=cwd,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-    )

