@@ -239,8 +239,11 @@ def run_pre_run_hooks(repo: GitRepo, ctx: RunHookContext) -> None:
 
     Their output goes to stderr (the terminal), the veto's output into the error.
     """
+    hooks = user_hooks(repo, "pre-run")
+    if not hooks:
+        return
     env = _env(repo, "pre-run", ctx, {})
-    for hook in user_hooks(repo, "pre-run"):
+    for hook in hooks:
         code, output = _run_hook(repo, hook, env)
         shown = os.path.relpath(hook, repo.workdir)
         if code != 0:
@@ -255,6 +258,9 @@ def run_post_run_hooks(
     repo: GitRepo, ctx: RunHookContext, status: str, exit_code: int | None, commit: str
 ) -> None:
     """Run the post-run hooks; a failing one is reported, never raised."""
+    hooks = user_hooks(repo, "post-run")
+    if not hooks:
+        return
     env = _env(
         repo,
         "post-run",
@@ -265,7 +271,7 @@ def run_post_run_hooks(
             "GITXP_RUN_COMMIT": commit,
         },
     )
-    for hook in user_hooks(repo, "post-run"):
+    for hook in hooks:
         code, output = _run_hook(repo, hook, env)
         if output:
             sys.stderr.write(output if output.endswith("\n") else output + "\n")

@@ -9,6 +9,8 @@ API tokens do not end up in a git history.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import platform
 import shutil
@@ -49,8 +51,18 @@ def host_facts(extra_env_allow: Iterable[str] = ()) -> dict[str, Any]:
     """Return a JSON-ready dict describing this host, its Python, CPU, memory and GPUs.
 
     ``env`` holds only the allow-listed variables that are set, plus ``extra_env_allow``.
-    GPU problems never raise: ``gpus`` is then empty and ``gpu_error`` says why.
+    GPU problems never raise: ``gpus`` is then empty and ``gpu_error`` says why. What
+    cannot change while a process lives (CPU, memory, GPUs, OS) is read once per process,
+    so a sweep of runs from one Python process asks ``nvidia-smi`` once.
     """
+    facts = copy.deepcopy(_machine())
+    facts["cpu"]["usable_cores"] = _usable()
+    facts["env"] = _env(extra_env_allow)
+    return facts
+
+
+@functools.lru_cache(maxsize=1)
+def _machine() -> dict[str, Any]:
     uname = os.uname()
     gpus, gpu_error = _gpus()
     return {
@@ -69,11 +81,10 @@ def host_facts(extra_env_allow: Iterable[str] = ()) -> dict[str, Any]:
             "version": platform.python_version(),
             "executable": sys.executable,
         },
-        "cpu": {"model": _cpu_model(), "cores": os.cpu_count(), "usable_cores": _usable()},
+        "cpu": {"model": _cpu_model(), "cores": os.cpu_count(), "usable_cores": None},
         "memory": {"total_bytes": _memory_total()},
         "gpus": gpus,
         "gpu_error": gpu_error,
-        "env": _env(extra_env_allow),
     }
 
 
