@@ -60,8 +60,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("gitxp: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx is not None else "gitxp"
+        click.echo(f"gitxp: error: {err.format_message()} (see '{where} --help')", err=True)
+        sys.exit(err.exit_code)
     except click.ClickException as err:
-        err.show()
+        click.echo(f"gitxp: error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         click.echo("gitxp: interrupted", err=True)
