@@ -137,7 +137,25 @@ def env_lock(python: str | None = None, cache_dir: Path | None = None) -> str:
 def _collect_running() -> str:
     namespace: dict[str, Any] = {}
     exec(compile(_COLLECTOR, "<gitxp.envlock>", "exec"), namespace)
-    return _format(namespace["_gitxp_collect"](None))
+    return _format(namespace["_gitxp_collect"](_install_path(sys.path)))
+
+
+def _install_path(path: list[str]) -> list[str]:
+    """``path`` without the entries a package added inside site-packages at run time.
+
+    Importing ``pkg_resources`` puts ``setuptools/_vendor`` on ``sys.path``; the copies
+    vendored there are not installed distributions, and another process never sees them.
+    """
+    kept = []
+    for entry in path:
+        if not entry:
+            continue
+        parts = Path(entry).parts
+        inside = [i for i, part in enumerate(parts) if part in ("site-packages", "dist-packages")]
+        if inside and inside[-1] < len(parts) - 1:
+            continue
+        kept.append(entry)
+    return kept
 
 
 def _disk_cached(cache_dir: Path) -> str:

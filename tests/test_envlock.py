@@ -248,3 +248,18 @@ def test_disk_cache_is_reused_and_dropped_when_a_path_folder_changes(
     envlock.clear_env_lock_cache()
     assert "served from the disk cache" not in envlock.env_lock(cache_dir=cache)
     envlock.clear_env_lock_cache()
+
+
+def test_packages_vendored_inside_site_packages_are_not_in_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "lib" / "site-packages"
+    vendored = site / "sometool" / "_vendor"
+    (vendored / "hidden_dep-1.0.dist-info").mkdir(parents=True)
+    (vendored / "hidden_dep-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: hidden-dep\nVersion: 1.0\n"
+    )
+    monkeypatch.setattr(sys, "path", [*sys.path, str(vendored)])
+    clear_env_lock_cache()
+    assert "hidden-dep" not in parse_env_lock(env_lock())
+    clear_env_lock_cache()
