@@ -59,7 +59,7 @@ PRE_PUSH = """\
 
 chained="$(dirname -- "$0")/pre-push.gitxp-chained"
 if [ -x "$chained" ]; then
-    input=$(mktemp "${TMPDIR:-/tmp}/gitxp-pre-push.XXXXXX") || exit 1
+    input=$(mktemp) || exit 1  # in $TMPDIR, else /tmp
     cat >"$input"
     "$chained" "$@" <"$input"
     status=$?
