@@ -78,6 +78,11 @@ def push(
         )
     elif not delete and not quiet and not report.conflicts and not report.rejected:
         click.echo(f"nothing to push: {where_to} is up to date ({plural(len(report.unchanged))})")
+    if report.notes:
+        if report.notes_problem:
+            click.echo(f"gitxp: {report.notes}", err=True)
+        else:
+            click.echo(report.notes)
     for run_id, why in report.behind:
         click.echo(
             f"gitxp: {where_to} has a later state of run {run_id} ({why}); 'gitxp fetch' brings it",
@@ -113,6 +118,11 @@ def fetch(args: tuple[str, ...], quiet: bool) -> None:
         )
     elif not quiet and not report.conflicts:
         click.echo(f"nothing new on {report.remote} ({plural(len(report.unchanged))} up to date)")
+    if report.notes:
+        if report.notes_problem:
+            click.echo(f"gitxp: {report.notes}", err=True)
+        else:
+            click.echo(report.notes)
     for run_id, why in report.ahead:
         click.echo(f"gitxp: run {run_id} is newer here ({why}); 'gitxp push' sends it", err=True)
     for run_id, why in report.conflicts:
@@ -127,7 +137,7 @@ def fetch(args: tuple[str, ...], quiet: bool) -> None:
 def ls_remote(remote: str, as_json: bool, status: str | None, limit: int | None) -> None:
     from gitxp.listing import local_time, table
     from gitxp.record import iso
-    from gitxp.sharing import remote_runs
+    from gitxp.remote_listing import remote_runs
 
     repo = open_repo()
     runs, missing = remote_runs(repo, remote)

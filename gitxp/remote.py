@@ -62,7 +62,7 @@ from gitxp.remote_names import (
     mask_url,
     resolve_remote,
 )
-from gitxp.repo import RUNS_PREFIX, GitRepo
+from gitxp.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 
 __all__ = ["Connection", "PushResult", "Remote", "mask_url", "resolve_remote"]
 
@@ -86,7 +86,12 @@ class PushResult:
 
 
 class Connection:
-    """Push, fetch and list run refs of one remote, with credentials and one-line errors."""
+    """Push, fetch and list run refs of one remote, with credentials and one-line errors.
+
+    The refs it lists, and that the ``plan``/``choose`` callbacks see, are the run refs
+    (``refs/gitxp/runs/*``) and the notes ref of tags and notes (``refs/notes/gitxp``)
+    when the remote has one.
+    """
 
     def __init__(self, repo: GitRepo, remote: Remote, progress: Progress | None = None) -> None:
         self.repo = repo
@@ -98,8 +103,9 @@ class Connection:
     # -- the three operations --------------------------------------------------------
 
     def ls_refs(self) -> dict[str, str]:
-        """The remote's run refs (``refs/gitxp/runs/*``), name → commit id; nothing fetched."""
-        prefix = [Ref(RUNS_PREFIX.encode())]
+        """The remote's run refs (``refs/gitxp/runs/*``) and notes ref, name → commit id;
+        nothing fetched."""
+        prefix = _REF_PREFIXES
         result = self._call("list", lambda c, p: c.get_refs(p.encode(), ref_prefix=prefix))
         return _run_refs(result.refs)
 
@@ -173,7 +179,7 @@ class Connection:
                     haves,
                     sink.write,
                     progress=self._remote_says,
-                    ref_prefix=[Ref(RUNS_PREFIX.encode())],
+                    ref_prefix=_REF_PREFIXES,
                 )
                 return sink.install()
             finally:
@@ -330,11 +336,15 @@ class Connection:
         return f"cannot {verb} {where} ({mask_url(url)}): {why}"
 
 
+_REF_PREFIXES = [Ref(RUNS_PREFIX.encode()), Ref(NOTES_REF.encode())]
+
+
 def _run_refs(refs: Any) -> dict[str, str]:
+    """The run refs and the notes ref among ``refs``, as text."""
     out: dict[str, str] = {}
     for name, value in (refs or {}).items():
         key = name.decode() if isinstance(name, bytes) else str(name)
-        if key.startswith(RUNS_PREFIX) and value:
+        if (key.startswith(RUNS_PREFIX) or key == NOTES_REF) and value:
             out[key] = value.decode() if isinstance(value, bytes) else str(value)
     return out
 

@@ -101,14 +101,15 @@ class TransferMixin:
     def negotiation_haves(self, common: list[str], limit: int = 256) -> list[str]:
         """Commits to offer as "have" when fetching, most useful first.
 
-        Local branch tips and the commits of ``common`` (ref values the remote
-        advertised that this repository already holds), then ancestors of the branch
-        tips, newest first, up to ``limit`` of them.
+        Local branch tips and the notes ref's commit (so a fetch of the notes sends only
+        the notes commits this repository lacks) and the commits of ``common`` (ref values
+        the remote advertised that this repository already holds), then ancestors of
+        those tips, newest first, up to ``limit`` of them.
         """
         repo = self.repo
         tips: list[str] = []
         for ref in repo.references.iterator():
-            if ref.name.startswith(("refs/heads/", "refs/remotes/")):
+            if ref.name.startswith(("refs/heads/", "refs/remotes/")) or ref.name == NOTES_REF:
                 obj = repo.get(ref.target) if isinstance(ref.target, pygit2.Oid) else None
                 if isinstance(obj, pygit2.Commit):
                     tips.append(str(obj.id))

@@ -11,6 +11,9 @@ The transport is :mod:`gitxp.remote`; this module holds the rules:
 - Each ref update is a compare-and-swap against what the remote advertised. A server
   that refuses some updates (another client won a race, a hook said no) is asked again,
   up to :data:`ATTEMPTS` times, with a fresh look at its refs.
+- The notes ref of the board's tags and notes (:data:`NOTES_REF`) travels too, whole,
+  and never loses a note: push only fast-forwards the remote's; fetch fast-forwards
+  ours, or merges the two with ``git notes merge -s union`` (both texts kept).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from typing import Any
 
 from gitxp import record
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
-from gitxp.ids import id_time, normalize_prefix
-from gitxp.repo import RUNS_PREFIX, GitRepo, RefConflictError
+from gitxp.ids import normalize_prefix
+from gitxp.notes_sync import NOTES_LACKING, plan_notes_push, take_notes
+from gitxp.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
 from gitxp.store import RunRef, list_runs, resolve
 
 ATTEMPTS = 3
@@ -43,7 +47,7 @@ class Relation:
     reason: str = ""
 
 
-def _run_info(repo: GitRepo, commit: str) -> dict[str, Any]:
+def run_info_at(repo: GitRepo, commit: str) -> dict[str, Any]:
     raw = repo.read_path(commit, f"{record.RECORD_DIR}/run.json")
     return dict(json.loads(raw)) if raw else {}
 
@@ -63,7 +67,7 @@ def relation(repo: GitRepo, local: str, remote: str) -> Relation:
     """Compare two commits of one run id; both must be in the object database."""
     if local == remote:
         return Relation("same")
-    mine, theirs = _run_info(repo, local), _run_info(repo, remote)
+    mine, theirs = run_info_at(repo, local), run_info_at(repo, remote)
     snap_mine, snap_theirs = _snapshot(repo, local, mine), _snapshot(repo, remote, theirs)
     if snap_mine is None or snap_theirs is None:
         return Relation("conflict", "one side is not a gitxp run commit")
@@ -97,7 +101,7 @@ def relation(repo: GitRepo, local: str, remote: str) -> Relation:
     return Relation("conflict", "two different RUNNING records with the same heartbeat")
 
 
-def _run_id(ref: str) -> str:
+def run_id_of(ref: str) -> str:
     return ref[len(RUNS_PREFIX) :]
 
 
@@ -118,10 +122,15 @@ class PushReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # the server said no
     messages: list[str] = field(default_factory=list)  # what the server printed then
     objects: int = 0
+    notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
+    notes_problem: bool = False  # the notes were not sent (``notes`` says why)
 
     @property
     def ok(self) -> bool:
-        """True when nothing conflicted and the server accepted everything asked."""
+        """True when nothing conflicted and the server accepted everything asked.
+
+        The notes ref does not count: a push that could not send it says so in ``notes``.
+        """
         return not self.conflicts and not self.rejected
 
 
@@ -141,6 +150,10 @@ def push(
     Without ``runs``, every local run the remote lacks or holds an earlier state of;
     ``status``/``where`` narrow that down. ``delete`` deletes the named runs on the
     remote (and only those). ``dry_run`` decides everything but sends nothing.
+
+    Except with ``delete``, the notes ref (tags and notes) goes too, whole, whatever runs
+    are selected, when the remote has none or an ancestor of ours; otherwise it is left
+    alone and ``report.notes`` says so.
     """
     from gitxp.remote import Connection, resolve_remote
 
@@ -159,21 +172,22 @@ def push(
         connection = Connection(repo, target, progress)
         result = connection.push(plan)
         report.objects += result.objects
+        _report_notes_push(report, plan, result.status, dry_run)
         failed = {}
         for ref, new in plan.decided.items():
             why = None if dry_run else result.status.get(ref)
             if why:
                 failed[ref] = why
             elif new is None:
-                report.deleted.append(_run_id(ref))
+                report.deleted.append(run_id_of(ref))
             elif ref in result.before:
-                report.updated.append(_run_id(ref))
+                report.updated.append(run_id_of(ref))
             else:
-                report.created.append(_run_id(ref))
+                report.created.append(run_id_of(ref))
         if not failed:
             break
         if attempt + 1 == ATTEMPTS or delete:
-            report.rejected += [(_run_id(ref), why) for ref, why in sorted(failed.items())]
+            report.rejected += [(run_id_of(ref), why) for ref, why in sorted(failed.items())]
             report.messages = connection.messages
             break
         time.sleep(0.2 * (attempt + 1))  # lost a race, or a hiccup: look again, retry those
@@ -195,14 +209,21 @@ class _PushPlan:
     ) -> None:
         self.repo, self.target, self.wanted = repo, target, wanted
         self.delete, self.dry_run, self.report = delete, dry_run, report
-        self.decided: dict[str, str | None] = {}
+        self.decided: dict[str, str | None] = {}  # run refs only
+        self.notes = ""  # the notes ref: "", "same", "send", "lacking" or "diverged"
+        self.notes_commit: str | None = None  # sent as the remote's notes ref
 
     def __call__(self, remote_refs: dict[str, str]) -> dict[str, str | None]:
+        there_notes = remote_refs.pop(NOTES_REF, None)
         if self.delete is not None:
             self.decided = _plan_delete(self.delete, remote_refs, self.report)
         else:
             self.decided = _plan_push(self.repo, self.target, self.wanted, remote_refs, self.report)
-        return {} if self.dry_run else dict(self.decided)
+            self.notes, self.notes_commit = plan_notes_push(self.repo, there_notes)
+        updates = dict(self.decided)
+        if self.notes == "send" and self.notes_commit:
+            updates[NOTES_REF] = self.notes_commit
+        return {} if self.dry_run else updates
 
 
 def _select(
@@ -243,25 +264,50 @@ def _plan_push(
             continue
         if not repo.has_object(there):
             report.conflicts.append(
-                (_run_id(ref), "the remote's version of this run could not be read")
+                (run_id_of(ref), "the remote's version of this run could not be read")
             )
             continue
         rel = relation(repo, commit, there)
         if rel.kind == "same":
-            report.unchanged.append(_run_id(ref))
+            report.unchanged.append(run_id_of(ref))
         elif rel.kind == "ahead":
             updates[ref] = commit
         elif rel.kind == "behind":
-            report.behind.append((_run_id(ref), rel.reason))
+            report.behind.append((run_id_of(ref), rel.reason))
         else:
-            report.conflicts.append((_run_id(ref), rel.reason))
+            report.conflicts.append((run_id_of(ref), rel.reason))
     return updates
+
+
+def _report_notes_push(
+    report: PushReport, plan: _PushPlan, status: dict[str, str | None], dry_run: bool
+) -> None:
+    if plan.notes == "send":
+        why = None if dry_run else status.get(NOTES_REF)
+        if why:
+            report.notes, report.notes_problem = f"notes: rejected: {why}", True
+        else:
+            verb = "would push" if dry_run else "pushed"
+            report.notes, report.notes_problem = f"notes: {verb} tags and notes", False
+    elif plan.notes == "lacking":
+        report.notes, report.notes_problem = f"notes: {NOTES_LACKING}", True
+    elif plan.notes == "diverged":
+        report.notes, report.notes_problem = (
+            "notes: the remote's tags and notes and these have diverged; run 'gitxp fetch' "
+            "first (it merges them)",
+            True,
+        )
+    # "same" (maybe after an earlier attempt pushed them) and "": nothing to say
 
 
 def _plan_delete(
     specs: list[str], remote_refs: dict[str, str], report: PushReport
 ) -> dict[str, str | None]:
-    remote_runs = [RunRef(_run_id(ref), ref, commit) for ref, commit in remote_refs.items()]
+    remote_runs = [
+        RunRef(run_id_of(ref), ref, commit)
+        for ref, commit in remote_refs.items()
+        if ref.startswith(RUNS_PREFIX)
+    ]
     remote_runs.sort(key=lambda r: r.id, reverse=True)
     updates: dict[str, str | None] = {}
     for spec in specs:
@@ -278,7 +324,7 @@ def _match(spec: str, runs: list[RunRef]) -> RunRef:
     """The remote run ``spec`` (an id prefix or a full ref) names."""
     text = spec.strip()
     if text.startswith(RUNS_PREFIX):
-        text = _run_id(text)
+        text = run_id_of(text)
     prefix = normalize_prefix(text)
     matches = [r for r in runs if prefix and r.id.startswith(prefix)]
     if not matches:
@@ -311,6 +357,8 @@ class FetchReport:
     ahead: list[tuple[str, str]] = field(default_factory=list)  # local has a later state
     conflicts: list[tuple[str, str]] = field(default_factory=list)
     objects: int = 0
+    notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
+    notes_problem: bool = False  # the remote's notes could not be brought in
 
     @property
     def ok(self) -> bool:
@@ -329,23 +377,31 @@ def fetch(
 
     Objects first; then every run ref is created or moved in one transaction, each to a
     later state of the same run only. A failure before that changes no ref.
+
+    The remote's notes ref (tags and notes) comes too, whole, whatever runs are named:
+    ours is fast-forwarded to it, or merged with it (:func:`gitxp.notes_sync.take_notes`).
     """
     from gitxp.remote import Connection, resolve_remote
 
     source = resolve_remote(repo, remote)
     report = FetchReport(source.label)
     chosen: dict[str, str] = {}
+    there_notes: dict[str, str] = {}
 
     def choose(remote_refs: dict[str, str]) -> list[str]:
         chosen.clear()
+        there_notes.clear()
+        if NOTES_REF in remote_refs:
+            there_notes[NOTES_REF] = remote_refs[NOTES_REF]
+        run_refs = {r: c for r, c in remote_refs.items() if r.startswith(RUNS_PREFIX)}
         if runs:
-            listed = [RunRef(_run_id(r), r, c) for r, c in remote_refs.items()]
+            listed = [RunRef(run_id_of(r), r, c) for r, c in run_refs.items()]
             for spec in runs:
                 run = _match(spec, listed)
                 chosen[run.ref] = run.commit
         else:
-            chosen.update(remote_refs)
-        return list(chosen.values())
+            chosen.update(run_refs)
+        return [*chosen.values(), *there_notes.values()]
 
     _, report.objects = Connection(repo, source, progress).fetch(choose)
     for _ in range(ATTEMPTS):
@@ -356,6 +412,8 @@ def fetch(
             report = FetchReport(source.label, objects=report.objects)
             continue
         break
+    if NOTES_REF in there_notes:
+        report.notes, report.notes_problem = take_notes(repo, there_notes[NOTES_REF])
     return report
 
 
@@ -367,70 +425,19 @@ def _plan_fetch(
         here = repo.ref_target(ref)
         if here is None:
             updates[ref] = (None, commit)
-            report.created.append(_run_id(ref))
+            report.created.append(run_id_of(ref))
             continue
         rel = relation(repo, here, commit)
         if rel.kind == "same":
-            report.unchanged.append(_run_id(ref))
+            report.unchanged.append(run_id_of(ref))
         elif rel.kind == "behind":
             updates[ref] = (here, commit)
-            report.updated.append(_run_id(ref))
+            report.updated.append(run_id_of(ref))
         elif rel.kind == "ahead":
-            report.ahead.append((_run_id(ref), rel.reason))
+            report.ahead.append((run_id_of(ref), rel.reason))
         else:
-            report.conflicts.append((_run_id(ref), rel.reason))
+            report.conflicts.append((run_id_of(ref), rel.reason))
     return updates
-
-
-# -- what a remote holds, without fetching ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteRun:
-    """A run on a remote: its id and commit, how it relates to this repository's copy,
-    and what is known of it here (from a local copy of the same commit, if any)."""
-
-    id: str
-    commit: str
-    here: str  # same, newer-here, newer-there, conflict, not-here
-    info: dict[str, Any]
-
-    @property
-    def start(self) -> float:
-        """Start time, from the run id."""
-        return id_time(self.id)
-
-
-def remote_runs(repo: GitRepo, remote: str | None = None) -> tuple[list[RemoteRun], list[str]]:
-    """The runs ``remote`` holds, newest first, and the local runs it lacks.
-
-    Only the remote's ref list is transferred (like ``git ls-remote``). Status, name
-    and experiment are read from this repository's copy of the same commit when it has
-    one; otherwise only the id, start time and commit are known.
-    """
-    from gitxp.remote import Connection, resolve_remote
-
-    source = resolve_remote(repo, remote)
-    refs = Connection(repo, source).ls_refs()
-    local = repo.refs(RUNS_PREFIX)
-    out = []
-    for ref, commit in sorted(refs.items(), reverse=True):
-        here = local.get(ref)
-        info: dict[str, Any] = {}
-        if repo.has_object(commit):
-            info = _run_info(repo, commit)
-        if here is None:
-            state = "not-here"
-        elif not repo.has_object(commit):
-            state = "newer-there"
-        else:
-            kind = relation(repo, here, commit).kind
-            state = {"same": "same", "ahead": "newer-here", "behind": "newer-there"}.get(
-                kind, "conflict"
-            )
-        out.append(RemoteRun(_run_id(ref), commit, state, info))
-    missing = sorted((_run_id(r) for r in local if r not in refs), reverse=True)
-    return out, missing
 
 
 # -- after a run -------------------------------------------------------------------------------

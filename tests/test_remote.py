@@ -32,7 +32,7 @@ from gitxp import sharing
 from gitxp.errors import RemoteError, UsageError
 from gitxp.packindex import PackError, index_pack, write_index
 from gitxp.remote import mask_url, resolve_remote
-from gitxp.repo import GitRepo
+from gitxp.repo import NOTES_REF, GitRepo
 
 USER, PASSWORD = "alice", "s3cret-pw"
 
@@ -234,6 +234,102 @@ def test_status_selects_what_is_pushed(project: Path, bare: Path) -> None:
     assert all(RUNS + i not in run_refs(bare) for i in done)
     out = gitxp(project, "push", "--where", "config.lr > 0.15").stdout  # the query layer
     assert "pushed 1 run" in out and set(run_refs(bare)) == {RUNS + failed[0], RUNS + done[1]}
+
+
+# -- tags and notes (refs/notes/gitxp) travel with the runs --------------------------------
+
+
+def notes_of(path: Path, commit: str) -> str:
+    """The gitxp note on ``commit`` as plain git shows it ("" when none)."""
+    proc = subprocess.run(
+        ["git", "notes", "--ref", "gitxp", "show", commit],
+        cwd=path,
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def fsck(*paths: Path) -> None:
+    for path in paths:
+        git(path, "fsck", "--strict")
+
+
+def test_notes_travel_with_push_and_fetch(project: Path, bare: Path, tmp_path: Path) -> None:
+    push_branch(project)
+    snaps = []
+    for lr in (0.1, 0.2, 0.3):
+        recorder = start_run(project, lr=lr)
+        recorder.finish("COMPLETED", exit_code=0)
+        snaps.append(recorder.snapshot_commit)
+    one, two, three = snaps
+    a = project
+    GitRepo(a).set_note(one, "Tags: baseline")
+    out = gitxp(a, "push").stdout
+    assert "pushed 3 runs" in out and "notes: pushed tags and notes" in out
+    assert git(bare, "rev-parse", NOTES_REF).strip() == git(a, "rev-parse", NOTES_REF).strip()
+    assert "notes:" not in gitxp(a, "push").stdout + gitxp(a, "push").stderr  # up to date
+
+    b = clone_of(bare, tmp_path / "b")
+    out = gitxp(b, "fetch").stdout
+    assert "fetched 3 runs" in out and "notes: updated tags and notes (fast-forward)" in out
+    assert notes_of(b, one) == "Tags: baseline"
+    fsck(bare, a, b)
+
+    # B tags another run; pushing one named run still sends the whole notes ref.
+    GitRepo(b).set_note(two, "Tags: keep\n\nfrom b")
+    run_two = git(b, "for-each-ref", "--format=%(refname)", RUNS).split()[1]
+    out = gitxp(b, "push", "origin", run_two).stdout
+    assert "notes: pushed tags and notes" in out
+    assert "notes: updated tags and notes (fast-forward)" in gitxp(a, "fetch").stdout
+    assert notes_of(a, one) == "Tags: baseline" and notes_of(a, two) == "Tags: keep\n\nfrom b"
+    fsck(bare, a, b)
+
+    # Both edit without fetching: the second push must not overwrite the first one's.
+    GitRepo(a).set_note(one, "Tags: baseline, best")
+    GitRepo(b).set_note(three, "Tags: odd")
+    assert "notes: pushed" in gitxp(a, "push").stdout
+    remote_notes = git(bare, "rev-parse", NOTES_REF).strip()
+    report = sharing.push(GitRepo(b))
+    assert report.ok and report.notes_problem
+    assert report.notes == "notes: " + sharing.NOTES_LACKING
+    proc = gitxp(b, "push")
+    assert proc.returncode == 0
+    assert "gitxp: notes: the remote has notes this repository lacks; run 'gitxp fetch'" in (
+        proc.stderr
+    )
+    assert git(bare, "rev-parse", NOTES_REF).strip() == remote_notes
+    # Once the remote's commit is known here but not merged: diverged, still not overwritten.
+    git(b, "fetch", "-q", "origin", f"{NOTES_REF}:refs/notes/theirs")
+    report = sharing.push(GitRepo(b))
+    assert report.notes_problem and "diverged" in report.notes
+    assert git(bare, "rev-parse", NOTES_REF).strip() == remote_notes
+    git(b, "update-ref", "-d", "refs/notes/theirs")
+
+    # Fetch merges (both sides' notes kept), then the push is a fast-forward.
+    out = gitxp(b, "fetch").stdout
+    assert "notes: merged tags and notes" in out
+    assert notes_of(b, one) == "Tags: baseline, best"
+    assert notes_of(b, two) == "Tags: keep\n\nfrom b"
+    assert notes_of(b, three) == "Tags: odd"
+    assert git(b, "for-each-ref", "refs/gitxp/notes-fetched", "refs/notes/gitxp-merging") == ""
+    merged = git(b, "rev-parse", NOTES_REF).strip()
+    assert git(b, "rev-parse", f"{merged}^2").strip() == remote_notes
+    assert "notes: pushed tags and notes" in gitxp(b, "push").stdout
+    assert git(bare, "rev-parse", NOTES_REF).strip() == merged
+    assert "notes: updated tags and notes (fast-forward)" in gitxp(a, "fetch").stdout
+    assert notes_of(a, three) == "Tags: odd" and notes_of(a, one) == "Tags: baseline, best"
+    fsck(bare, a, b)
+
+    # A note edited on both sides keeps both texts (union), in the order ours, theirs.
+    GitRepo(a).set_note(three, "Tags: odd, a")
+    GitRepo(b).set_note(three, "Tags: odd, b")
+    gitxp(a, "push")
+    report = sharing.fetch(GitRepo(b))
+    assert report.notes == "notes: merged tags and notes" and not report.notes_problem
+    assert notes_of(b, three) == "Tags: odd, b\n\nTags: odd, a"
+    assert "notes: newer here; 'gitxp push' sends them" in gitxp(b, "fetch").stdout
+    fsck(bare, a, b)
 
 
 # -- transports ----------------------------------------------------------------------------

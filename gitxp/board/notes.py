@@ -7,8 +7,8 @@ is the same commit in every clone that fetched the run. Plain git reads them::
 
     git notes --ref gitxp show <snapshot commit>
 
-and ``git push origin refs/notes/gitxp`` / ``git fetch origin refs/notes/gitxp:refs/notes/gitxp``
-share them. A note's text is readable and editable by hand::
+and ``gitxp push``/``gitxp fetch`` carry them with the runs (a fetch merges diverged
+notes, keeping both texts; see docs/sharing.md). A note's text is readable and editable by hand::
 
     Tags: baseline, keep
 
