@@ -9,11 +9,15 @@ HTTP client that can send any header (Host, Origin, Cookie …).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import importlib.util
 import json
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -239,3 +243,53 @@ class Board:
             **(headers or {}),
         }
         return self.request("POST", path, json.dumps(data).encode(), sent)
+
+
+SLOW = """\
+import pathlib, time
+print("tick 1", flush=True)
+for _ in range(400):
+    if pathlib.Path("stop-slow-run").exists():
+        break
+    time.sleep(0.05)
+print("tick 2", flush=True)
+"""
+
+
+@contextlib.contextmanager
+def slow_run(path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real ``gitxp run`` that prints "tick 1", then "tick 2" once ``stop_slow_run``.
+
+    Yields the process and the run id once the run's ref exists; afterwards the process
+    is stopped, and the script, the stop file and the run's ref are removed.
+    """
+    (path / "slow.py").write_text(SLOW)
+    before = set(run_refs(path))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitxp", "run", "-b", "30", "slow.py"],
+        cwd=path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run_id = None
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and run_id is None:
+            new = set(run_refs(path)) - before
+            run_id = new.pop().rsplit("/", 1)[1] if new else None
+            time.sleep(0.05)
+        assert run_id is not None, "the run never started"
+        yield proc, run_id
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for name in ("slow.py", "stop-slow-run"):
+            (path / name).unlink(missing_ok=True)
+        if run_id is not None:
+            git(path, "update-ref", "-d", f"refs/gitxp/runs/{run_id}")
+
+
+def stop_slow_run(path: Path) -> None:
+    """Let the run of :func:`slow_run` print its last line and end."""
+    (path / "stop-slow-run").write_text("")

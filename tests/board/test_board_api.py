@@ -12,7 +12,17 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from board_helpers import XSS, Board, Project, fake_running_run, git, gitxp, run_refs
+from board_helpers import (
+    XSS,
+    Board,
+    Project,
+    fake_running_run,
+    git,
+    gitxp,
+    run_refs,
+    slow_run,
+    stop_slow_run,
+)
 
 from gitxp.board.notes import RunNote, format_note, parse_note
 
@@ -254,52 +264,19 @@ def test_big_answers_are_compressed(board: Board, project: Project) -> None:
     assert gzip.decompress(packed.body) == plain.body
 
 
-SLOW = """\
-import pathlib, sys, time
-print("tick 1", flush=True)
-for _ in range(400):
-    if pathlib.Path("stop-now").exists():
-        break
-    time.sleep(0.05)
-print("tick 2", flush=True)
-"""
-
-
 def test_output_of_a_running_run_is_live(board: Board, project: Project) -> None:
-    (project.path / "slow.py").write_text(SLOW)
-    before = set(run_refs(project.path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gitxp", "run", "-b", "30", "slow.py"],
-        cwd=project.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    run_id = None
-    try:
+    with slow_run(project.path) as (proc, run_id):
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            new = set(run_refs(project.path)) - before
-            if new:
-                run_id = new.pop().rsplit("/", 1)[1]
-                out = board.get(f"/api/runs/{run_id}/output").json()
-                if "tick 1" in out["text"]:
-                    break
+        out = board.get(f"/api/runs/{run_id}/output").json()
+        while "tick 1" not in out["text"] and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert run_id is not None, "the run never started"
+            out = board.get(f"/api/runs/{run_id}/output").json()
         assert board.get(f"/api/runs/{run_id}").json()["status"] == "RUNNING"
         assert out["live"] is True and "tick 1" in out["text"]
-        (project.path / "stop-now").write_text("")
+        stop_slow_run(project.path)
         assert proc.wait(timeout=20) == 0
         final = board.get(f"/api/runs/{run_id}/output").json()
         assert final["live"] is False and "tick 2" in final["text"]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        (project.path / "stop-now").unlink(missing_ok=True)
-        (project.path / "slow.py").unlink(missing_ok=True)
-        if run_id is not None:
-            git(project.path, "update-ref", "-d", f"refs/gitxp/runs/{run_id}")
 
 
 def test_cli_board_prints_its_url_and_stops_on_ctrl_c(project: Project) -> None:

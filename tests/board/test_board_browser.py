@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from board_helpers import ROOT, Board, Project, git, run_refs
+from board_helpers import ROOT, Board, Project, git, run_refs, slow_run, stop_slow_run
 
 CHROMIUM = os.environ.get("GITXP_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -300,46 +297,12 @@ def test_status_filter_and_html_from_runs_shown_as_text(
     assert page.locator("img[src='x']").count() == 0
 
 
-SLOW = """\
-import pathlib, time
-print("tick 1", flush=True)
-for _ in range(400):
-    if pathlib.Path("stop-browser-run").exists():
-        break
-    time.sleep(0.05)
-print("tick 2", flush=True)
-"""
-
-
 def test_output_of_a_running_run_is_followed(page: Any, board: Board, project: Project) -> None:
-    (project.path / "slow_ui.py").write_text(SLOW)
-    before = set(run_refs(project.path))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gitxp", "run", "-b", "30", "slow_ui.py"],
-        cwd=project.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    run_id = None
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and run_id is None:
-            new = set(run_refs(project.path)) - before
-            run_id = new.pop().rsplit("/", 1)[1] if new else None
-            time.sleep(0.05)
-        assert run_id is not None, "the run did not start"
+    with slow_run(project.path) as (proc, run_id):
         page.goto(f"{board.base}/#/run/{run_id}/output")
         page.wait_for_selector("h1 .badge:has-text('running')")
         page.wait_for_selector("#output:has-text('tick 1')")
         assert "tick 2" not in page.text_content("#output")
-        (project.path / "stop-browser-run").write_text("")
+        stop_slow_run(project.path)
         page.wait_for_selector("#output:has-text('tick 2')")  # polled, no reload
         assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for name in ("slow_ui.py", "stop-browser-run"):
-            (project.path / name).unlink(missing_ok=True)
-        if run_id is not None:
-            git(project.path, "update-ref", "-d", f"refs/gitxp/runs/{run_id}")
