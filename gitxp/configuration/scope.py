@@ -20,6 +20,7 @@ find added and modified keys).
 
 from __future__ import annotations
 
+import abc
 import ast
 import functools
 import inspect
@@ -147,7 +148,34 @@ class _Forbidden(ast.NodeVisitor):
         super().generic_visit(node)
 
 
-class ConfigScope:
+class _Scope(abc.ABC):
+    """What ConfigScope and ConfigDict share: called, they return ``evaluate(...).config``."""
+
+    name: str
+
+    @abc.abstractmethod
+    def evaluate(
+        self,
+        fixed: Mapping[str, Any] | None = None,
+        preset: Mapping[str, Any] | None = None,
+        fallback: Mapping[str, Any] | None = None,
+    ) -> ScopeResult:
+        """The entries with ``fixed`` applied, and what this scope set itself."""
+
+    def __call__(
+        self,
+        fixed: Mapping[str, Any] | None = None,
+        preset: Mapping[str, Any] | None = None,
+        fallback: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The config entries with the fixed values applied."""
+        return self.evaluate(fixed, preset, fallback).config
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class ConfigScope(_Scope):
     """A function whose body defines config entries (Sacred's ``@ex.config``).
 
     ``scope(fixed, preset, fallback)`` runs the body and returns the config dict. Parameters of
@@ -335,20 +363,8 @@ class ConfigScope:
                 produced |= _leaf_keys(key, config[key])
         return ScopeResult(recursive_update(config, fixed), frozenset(produced), shadowed)
 
-    def __call__(
-        self,
-        fixed: Mapping[str, Any] | None = None,
-        preset: Mapping[str, Any] | None = None,
-        fallback: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Run the body; return the config entries with the fixed values applied."""
-        return self.evaluate(fixed, preset, fallback).config
 
-    def __repr__(self) -> str:
-        return f"<ConfigScope {self.name}>"
-
-
-class ConfigDict:
+class ConfigDict(_Scope):
     """A fixed dict of config entries (``add_config(dict)``), called like a ConfigScope.
 
     Its entries are merged (recursively) over ``preset``; ``fixed`` values win.
@@ -379,15 +395,3 @@ class ConfigDict:
                 _shadowed(key, value, fixed[key], shadowed)
         config = recursive_update(recursive_update(preset or {}, self._conf), fixed)
         return ScopeResult(config, frozenset(produced), shadowed)
-
-    def __call__(
-        self,
-        fixed: Mapping[str, Any] | None = None,
-        preset: Mapping[str, Any] | None = None,
-        fallback: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Return the entries merged over ``preset`` with the ``fixed`` values applied."""
-        return self.evaluate(fixed, preset, fallback).config
-
-    def __repr__(self) -> str:
-        return f"<ConfigDict {self.name}>"
