@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gitxp.board.server import BoardServer  # noqa: E402
-from gitxp.repo import GitRepo  # noqa: E402
-from gitxp.rowcache import cache_path  # noqa: E402
+from gitxp.git.repo import GitRepo  # noqa: E402
+from gitxp.query.cache import cache_path  # noqa: E402
 
 FLAGS = [
     "--headless",

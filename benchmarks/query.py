@@ -3,7 +3,7 @@
 Generates N finished runs (config, 3 metrics of 100 steps each) twice, the same data:
 
 - as gitxp run commits on ``refs/gitxp/runs/<id>``, written straight through
-  :class:`gitxp.repo.GitRepo` in the format the Recorder writes (snapshot commit, then
+  :class:`gitxp.git.repo.GitRepo` in the format the Recorder writes (snapshot commit, then
   record commit; loose objects and loose refs, as runs recorded one by one leave them);
 - as Sacred's FileStorage layout: ``<root>/<n>/{run.json,config.json,metrics.json}``.
 
@@ -47,9 +47,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gitxp import record  # noqa: E402
-from gitxp.ids import new_run_id  # noqa: E402
-from gitxp.repo import RUNS_PREFIX, GitRepo  # noqa: E402
+from gitxp.git.repo import RUNS_PREFIX, GitRepo  # noqa: E402
+from gitxp.store import record  # noqa: E402
+from gitxp.store.ids import new_run_id  # noqa: E402
 
 METRICS = ("loss", "accuracy", "lr")
 STEPS = 100

@@ -11,7 +11,7 @@ recorder, then times, in the same process run and on the same repositories, the 
 - ``push +10``: ten new runs on top of the N already there (the incremental case);
 - ``push, nothing new``: a push when the remote is up to date.
 
-gitxp is timed twice: as a library call (``gitxp.sharing.push/fetch``) and as the
+gitxp is timed twice: as a library call (``gitxp.share.sync.push/fetch``) and as the
 ``gitxp`` command in a fresh process (interpreter start and imports included), which is
 what compares with the ``git`` command. Every result is checked with ``git for-each-ref``.
 
@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the test servers (git daemon, smart HTTP)
 
-from gitxp import sharing  # noqa: E402
-from gitxp.recorder import Recorder, RunSpec  # noqa: E402
-from gitxp.repo import RUNS_PREFIX, GitRepo  # noqa: E402
+from gitxp.git.repo import RUNS_PREFIX, GitRepo  # noqa: E402
+from gitxp.share import sync as sharing  # noqa: E402
+from gitxp.store.recorder import Recorder, RunSpec  # noqa: E402
 
 REFSPEC = "refs/gitxp/runs/*:refs/gitxp/runs/*"
 

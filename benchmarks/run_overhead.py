@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gitxp.recorder import Recorder, RunSpec
-from gitxp.repo import GitRepo
-from gitxp.snapshot import take_snapshot
+from gitxp.git.repo import GitRepo
+from gitxp.git.snapshot import take_snapshot
+from gitxp.store.recorder import Recorder, RunSpec
 
 TRIVIAL = "print('hello')\n"
 SACRED_TRIVIAL = """\

@@ -19,12 +19,12 @@ _LAZY = {
     "previous_artifacts": "gitxp.api",
     "resume_artifact": "gitxp.api",
     "resumed_from": "gitxp.api",
-    "Experiment": "gitxp.experiment",
-    "Ingredient": "gitxp.ingredient",
+    "Experiment": "gitxp.experiment.experiment",
+    "Ingredient": "gitxp.experiment.ingredient",
     "GitxpError": "gitxp.errors",
-    "runs": "gitxp.query",
-    "metrics": "gitxp.query",
-    "load_run": "gitxp.runview",
+    "runs": "gitxp.query.frames",
+    "metrics": "gitxp.query.frames",
+    "load_run": "gitxp.query.runview",
 }
 
 __all__ = sorted(_LAZY)

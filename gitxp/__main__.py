@@ -1,5 +1,5 @@
 """``python -m gitxp`` is the ``gitxp`` command."""
 
-from gitxp.cli import main
+from gitxp.cli.main import main
 
 main()

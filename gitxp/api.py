@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gitxp.spool import CONFIG_ENV, SPOOL_ENV, Spool
+from gitxp.store.spool import CONFIG_ENV, SPOOL_ENV, Spool
 
 # Set by ``gitxp run --resume``: where the previous run's artifacts were extracted, and its id.
 RESUME_DIR_ENV = "GITXP_RESUME_DIR"

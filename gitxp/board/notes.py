@@ -1,6 +1,6 @@
 """Tags and notes of runs, kept as git notes on each run's snapshot commit.
 
-The board writes them under the notes ref :data:`gitxp.repo.NOTES_REF`
+The board writes them under the notes ref :data:`gitxp.git.repo.NOTES_REF`
 (``refs/notes/gitxp``), one note per run, on the run's *snapshot* commit: that commit
 never changes while the run goes on (heartbeats add record commits on top of it), and it
 is the same commit in every clone that fetched the run. Plain git reads them::
@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gitxp.errors import UsageError
-from gitxp.repo import NOTES_REF, GitRepo
+from gitxp.git.repo import NOTES_REF, GitRepo
 
 TAGS_LINE = "Tags:"
 MAX_TAG = 100

@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from gitxp.board import views
 from gitxp.board.notes import NotesIndex
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
-from gitxp.repo import GitRepo
+from gitxp.git.repo import GitRepo
 
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(?:html|js|css|svg|png|ico)$")
 SEAL_EVERY = 30.0  # seconds between looks for runs whose process died
@@ -161,7 +161,7 @@ class BoardServer(ThreadingHTTPServer):
             return
         try:
             self._sealed_at = now
-            from gitxp.recorder import seal_dead_runs
+            from gitxp.store.recorder import seal_dead_runs
 
             seal_dead_runs(self.repo())
         except GitxpError:

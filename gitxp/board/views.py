@@ -1,8 +1,8 @@
 """What the board's JSON endpoints return: plain data built from the query layer and runs.
 
-Each function takes an open :class:`~gitxp.repo.GitRepo` and returns JSON-ready data (the
+Each function takes an open :class:`~gitxp.git.repo.GitRepo` and returns JSON-ready data (the
 server maps NaN and infinities, which metrics may hold, before sending). Runs are named
-by anything :func:`gitxp.store.resolve` accepts: a full id, a unique prefix, ``latest``.
+by anything :func:`gitxp.store.runs.resolve` accepts: a full id, a unique prefix, ``latest``.
 Files of a run are found only by their exact path in the run's tree: a name that is not
 a file of the run is an unknown file, never a path on disk.
 """
@@ -16,12 +16,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gitxp import record
 from gitxp.board.notes import NotesIndex, RunNote
 from gitxp.errors import RunNotFoundError, UsageError
-from gitxp.listing import STALE_AFTER
-from gitxp.repo import GitRepo
-from gitxp.store import RunRecord, RunRef, list_runs, resolve
+from gitxp.git.repo import GitRepo
+from gitxp.query.listing import STALE_AFTER
+from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
 ARTIFACTS = f"{record.RECORD_DIR}/artifacts"
 MAX_TEXT = 2_000_000  # characters of a file, patch or output shown in the page
@@ -64,7 +63,7 @@ def run_list(
     Times are milliseconds since the epoch, ``duration`` seconds; ``tags`` joins the
     run's own tags and its note's, ``note`` is the note's text.
     """
-    from gitxp.query import column_order, select_rows
+    from gitxp.query.frames import column_order, select_rows
 
     table, rows = select_rows(repo, where=where or None, experiment=experiment or None)
     names = [c for c in column_order(table.columns) if c not in _HIDDEN_COLUMNS]
@@ -133,7 +132,7 @@ def run_page(repo: GitRepo, notes: NotesIndex, spec: str) -> dict[str, Any]:
     info = rec.info
     snapshot = rec.snapshot_commit
     note = notes.note_of(repo, rec.ref.commit, info.get("base_commit"))
-    from gitxp.query import read_metrics
+    from gitxp.query.frames import read_metrics
 
     metrics = read_metrics(repo, rec.ref.commit)
     return {
@@ -180,7 +179,7 @@ def artifacts(repo: GitRepo, rec: RunRecord) -> list[dict[str, Any]]:
 
 def metrics_of(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
     """``{"runs": {id: {name: {steps, values, timestamps}}}}`` of the runs ``specs``."""
-    from gitxp.query import read_metrics
+    from gitxp.query.frames import read_metrics
 
     runs = list_runs(repo)
     out: dict[str, Any] = {}
@@ -226,8 +225,8 @@ def output_of(repo: GitRepo, spec: str) -> Output:
 
 
 def _spool_output(repo: GitRepo, run_id: str) -> Output | None:
-    from gitxp.recorder import spool_root
-    from gitxp.textlog import apply_control_chars
+    from gitxp.store.recorder import spool_root
+    from gitxp.store.textlog import apply_control_chars
 
     path = spool_root(repo) / run_id / "output.log"
     try:
@@ -247,7 +246,7 @@ def _spool_output(repo: GitRepo, run_id: str) -> Output | None:
 
 def source_files(repo: GitRepo, spec: str) -> dict[str, Any]:
     """The run's source files (its snapshot without ``.gitxp/``): path and mode."""
-    from gitxp.restore import source_tree
+    from gitxp.store.restore import source_tree
 
     rec = load(repo, spec)
     files = repo.tree_files(source_tree(repo, rec))
@@ -259,7 +258,7 @@ def source_files(repo: GitRepo, spec: str) -> dict[str, Any]:
 
 def source_blob(repo: GitRepo, spec: str, path: str) -> tuple[str, bytes]:
     """The bytes of the run's source file at exactly ``path``."""
-    from gitxp.restore import source_tree
+    from gitxp.store.restore import source_tree
 
     rec = load(repo, spec)
     found = repo.tree_files(source_tree(repo, rec)).get(path)
@@ -309,7 +308,7 @@ def file_view(name: str, data: bytes) -> dict[str, Any]:
 
 def code_changes(repo: GitRepo, spec: str) -> dict[str, Any]:
     """The diff from the run's base commit to its snapshot: what was uncommitted."""
-    from gitxp.restore import source_tree
+    from gitxp.store.restore import source_tree
 
     rec = load(repo, spec)
     info = rec.info
@@ -384,8 +383,8 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]
 
 
 def pair_diff(repo: GitRepo, spec_a: str, spec_b: str) -> dict[str, Any]:
-    """Run ``a`` against run ``b``: :func:`gitxp.diff.run_diff` plus the output diff."""
-    from gitxp.diff import run_diff
+    """Run ``a`` against run ``b``: :func:`gitxp.query.diff.run_diff` plus the output diff."""
+    from gitxp.query.diff import run_diff
 
     runs = list_runs(repo)
     a, b = load(repo, spec_a, runs), load(repo, spec_b, runs)
@@ -425,7 +424,7 @@ def save_note(
 
 def delete(repo: GitRepo, specs: list[str], force: bool = False) -> dict[str, Any]:
     """Delete the runs ``specs`` (their refs) as ``gitxp rm`` does."""
-    from gitxp.prune import remove_runs
+    from gitxp.store.prune import remove_runs
 
     if not specs:
         raise UsageError("choose the runs to delete")

@@ -13,6 +13,7 @@ import difflib
 import inspect
 import types
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, SupportsIndex
 
 import yaml
@@ -399,3 +400,19 @@ def nearest_key(key: str, candidates: Iterable[str]) -> str | None:
         by_last.setdefault(cand.rpartition(".")[2], cand)
     close = difflib.get_close_matches(last, list(by_last), n=1, cutoff=0.6)
     return by_last[close[0]] if close else None
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The final config and how the updates changed it (all keys are dotted paths).
+
+    ``added``: update keys that no scope or named config defines. ``modified``: keys whose
+    value the updates changed. ``typechanged``: key -> (old type, new type) where the updates
+    changed the type (int <-> float and changes from None do not count). ``docs``: key -> doc.
+    """
+
+    config: dict[str, Any]
+    added: set[str] = field(default_factory=set)
+    modified: set[str] = field(default_factory=set)
+    typechanged: dict[str, tuple[type, type]] = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)

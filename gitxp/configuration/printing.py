@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gitxp.configuration.resolve import ResolvedConfig
+    from gitxp.configuration.dicts import ResolvedConfig
 
 __all__ = ["LEGEND", "format_config", "format_value"]
 

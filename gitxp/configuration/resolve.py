@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitxp.configuration.dicts import (
+    ResolvedConfig,
     copy_tree,
     expand_dotted_keys,
     get_by_dotted_path,
@@ -57,22 +57,6 @@ SEED_LOW, SEED_HIGH = 1, 10**9  # generated seeds are in [SEED_LOW, SEED_HIGH)
 SEED_MAX = 2**32 - 1  # the largest seed numpy accepts
 
 _SEED_RNG = random.SystemRandom()  # private: never affected by random.seed()
-
-
-@dataclass(frozen=True)
-class ResolvedConfig:
-    """The final config and how the updates changed it (all keys are dotted paths).
-
-    ``added``: update keys that no scope or named config defines. ``modified``: keys whose
-    value the updates changed. ``typechanged``: key -> (old type, new type) where the updates
-    changed the type (int <-> float and changes from None do not count). ``docs``: key -> doc.
-    """
-
-    config: dict[str, Any]
-    added: set[str] = field(default_factory=set)
-    modified: set[str] = field(default_factory=set)
-    typechanged: dict[str, tuple[type, type]] = field(default_factory=dict)
-    docs: dict[str, str] = field(default_factory=dict)
 
 
 def new_seed() -> int:

@@ -139,9 +139,9 @@ def make_project(path: Path) -> Project:
 
 def fake_running_run(path: Path, heartbeat_age: float) -> str:
     """A RUNNING run whose last heartbeat is ``heartbeat_age`` seconds old (no process)."""
-    from gitxp import record
-    from gitxp.ids import new_run_id
-    from gitxp.repo import RUNS_PREFIX, GitRepo
+    from gitxp.git.repo import RUNS_PREFIX, GitRepo
+    from gitxp.store import record
+    from gitxp.store.ids import new_run_id
 
     repo = GitRepo(path)
     started = time.time() - heartbeat_age - 5

@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from gitxp.repo import GitRepo
-from gitxp.store import RunRecord, list_runs
+from gitxp.git.repo import GitRepo
+from gitxp.store.runs import RunRecord, list_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def show_text(repo: Path, ref: str, path: str) -> str:
 
 
 def records(repo: Path) -> list[RunRecord]:
-    """Every run of ``repo`` through gitxp.store, newest first."""
+    """Every run of ``repo`` through gitxp.store.runs, newest first."""
     grepo = GitRepo(repo)
     return [RunRecord.load(grepo, ref) for ref in list_runs(grepo)]
 

@@ -15,7 +15,7 @@ from exp_helpers import latest, records, run_py, run_refs, show_json, show_text,
 
 from gitxp import Experiment
 from gitxp.errors import UsageError
-from gitxp.ids import is_run_id
+from gitxp.store.ids import is_run_id
 
 
 def test_name_defaults_to_the_file_name_and_python_script_records_a_run(exrepo: Path) -> None:

@@ -16,7 +16,7 @@ from exp_helpers import latest
 from gitxp import Experiment
 from gitxp.configuration.dicts import ReadOnlyDict
 from gitxp.errors import ConfigError
-from gitxp.runobj import Run
+from gitxp.experiment.runobj import Run
 
 
 def _ex(repo: Path) -> Experiment:

@@ -20,8 +20,8 @@ from exp_helpers import (
 )
 
 from gitxp import Experiment
-from gitxp.ids import new_run_id
-from gitxp.runobj import Run
+from gitxp.experiment.runobj import Run
+from gitxp.store.ids import new_run_id
 
 SCRIPT = """
     import os, subprocess, sys, time
@@ -139,11 +139,14 @@ def test_beat_interval_saves_info_while_running(exrepo: Path, script: Path) -> N
 def test_debug_keeps_gitxp_frames_and_raises(exrepo: Path, script: Path) -> None:
     plain = run_py(exrepo, "opts.py", "with", "fail=True", check=False)
     assert plain.returncode == 1
-    assert "WITHOUT gitxp internals" in plain.stderr and "gitxp/execution.py" not in plain.stderr
+    assert (
+        "WITHOUT gitxp internals" in plain.stderr
+        and "gitxp/experiment/execution.py" not in plain.stderr
+    )
     debug = run_py(exrepo, "opts.py", "-d", "with", "fail=True", check=False)
-    assert debug.returncode == 1 and "gitxp/execution.py" in debug.stderr
+    assert debug.returncode == 1 and "gitxp/experiment/execution.py" in debug.stderr
     traces = [r.info["fail_trace"] for r in (latest(exrepo),)]
-    assert "gitxp/execution.py" in traces[0] and "ValueError: boom" in traces[0]
+    assert "gitxp/experiment/execution.py" in traces[0] and "ValueError: boom" in traces[0]
 
 
 def test_pdb_post_mortem(exrepo: Path, script: Path) -> None:

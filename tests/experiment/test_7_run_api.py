@@ -14,7 +14,7 @@ from exp_helpers import git, latest, make_repo, run_refs, show_json, show_text
 
 from gitxp import Experiment
 from gitxp.errors import UsageError
-from gitxp.runobj import Run
+from gitxp.experiment.runobj import Run
 
 
 def test_metrics_from_run_and_experiment_with_numpy_scalars(exrepo: Path) -> None:

@@ -1,0 +1,158 @@
+"""Commands that bring runs back or remove them: reproduce, diff, checkout, branch, rm, gc."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gitxp.cli.common import confirm, err, open_repo
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option(
+    "--env",
+    "env_mode",
+    type=click.Choice(["current", "venv"]),
+    default="current",
+    show_default=True,
+    help="current: this interpreter, drift reported; venv: a venv built from the run's lock.",
+)
+@click.option("--python", help="The interpreter for --env current (default: gitxp's own).")
+@click.option("--strict", is_flag=True, help="Environment drift is a failure.")
+@click.option("--rtol", type=float, default=0.0, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before running others' runs.")
+@click.option("--keep-worktree", is_flag=True, help="Keep the temporary worktree afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def reproduce(
+    run_spec: str,
+    env_mode: str,
+    python: str | None,
+    strict: bool,
+    rtol: float,
+    atol: float,
+    yes: bool,
+    keep_worktree: bool,
+    as_json: bool,
+) -> None:
+    """Run RUN's sources again in a temporary worktree and compare; exit 0 if all matched."""
+    from contextlib import nullcontext
+
+    from gitxp.reproduce.rerun import ReproduceOptions, stdout_to_stderr, verdict_json
+    from gitxp.reproduce.rerun import reproduce as reproduce_
+
+    options = ReproduceOptions(
+        env=env_mode,
+        python=python,
+        strict=strict,
+        rtol=rtol,
+        atol=atol,
+        yes=yes,
+        keep_worktree=keep_worktree,
+    )
+    with stdout_to_stderr() if as_json else nullcontext():  # the run's output: not JSON
+        verdict = reproduce_(open_repo(), run_spec, options, echo=err, confirm=confirm)
+    click.echo(verdict_json(verdict) if as_json else "\n" + verdict.table())
+    sys.exit(0 if verdict.reproduced else 1)
+
+
+@click.command("diff")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--stat", is_flag=True, help="List changed files instead of the full patch.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def diff_(run_a: str, run_b: str, stat: bool, as_json: bool) -> None:
+    """Compare two runs: config, code, environment, metrics and result."""
+    from gitxp.query.diff import diff_json, format_diff, run_diff
+    from gitxp.store.runs import RunRecord, resolve
+
+    repo = open_repo()
+    a = RunRecord.load(repo, resolve(repo, run_a))
+    b = RunRecord.load(repo, resolve(repo, run_b))
+    data = run_diff(repo, a, b, patch=not stat)
+    click.echo(diff_json(data) if as_json else format_diff(data, stat=stat))
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option("-f", "--force", is_flag=True, help="Overwrite uncommitted work.")
+def checkout(run_spec: str, force: bool) -> None:
+    """Put RUN's sources into the working tree (HEAD, index and branches stay)."""
+    from gitxp.store.restore import checkout as checkout_
+    from gitxp.store.runs import RunRecord, resolve
+
+    repo = open_repo()
+    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    done = checkout_(repo, rec, force=force)
+    where = repo.head()
+    at = where.branch if not where.detached else f"detached {str(where.commit)[:12]}"
+    click.echo(
+        f"working tree now holds the sources of run {rec.ref.id}: "
+        f"{len(done.written)} written, {len(done.removed)} removed, {done.unchanged} unchanged"
+    )
+    for path in done.skipped:
+        click.echo(f"  not restored (too large to record): {path}")
+    for path in done.submodules:
+        click.echo(f"  submodule not restored: {path}")
+    click.echo(f"HEAD is still {at}: 'git status' shows how the run differs from it")
+
+
+@click.command("branch")
+@click.argument("run_spec", metavar="RUN")
+@click.argument("name")
+@click.option("-f", "--force", is_flag=True, help="Move the branch if it exists.")
+def branch_(run_spec: str, name: str, force: bool) -> None:
+    """Create branch NAME holding RUN's sources (without .gitxp/), on its base commit."""
+    from gitxp.store.restore import branch
+    from gitxp.store.runs import RunRecord, resolve
+
+    repo = open_repo()
+    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    commit = branch(repo, rec, name, force=force)
+    base = rec.info.get("base_commit")
+    how = "its base commit" if commit == base else "a commit of its sources"
+    click.echo(f"branch {name} at {commit[:12]} ({how}; run {rec.ref.id})")
+
+
+@click.command("rm")
+@click.argument("run_specs", nargs=-1, metavar="[RUN]...")
+@click.option("--status", help="Only runs with this status (FAILED, DIED, …).")
+@click.option("--older-than", help="Only runs started longer ago than this (30d, 12h, 2w).")
+@click.option("-n", "--dry-run", is_flag=True, help="List the runs, delete nothing.")
+@click.option("-f", "--force", is_flag=True, help="Also delete RUNNING runs.")
+def rm(
+    run_specs: tuple[str, ...],
+    status: str | None,
+    older_than: str | None,
+    dry_run: bool,
+    force: bool,
+) -> None:
+    """Delete runs (their refs); 'gitxp gc' then gives the space back."""
+    from gitxp.store.prune import remove_runs, select_runs
+
+    repo = open_repo()
+    runs = select_runs(repo, list(run_specs), status=status, older_than=older_than)
+    done = runs if dry_run else remove_runs(repo, runs, force=force)
+    verb = "would delete" if dry_run else "deleted"
+    for rec in done:
+        label = rec.info.get("name") or rec.info.get("experiment") or ""
+        click.echo(f"{verb} {rec.ref.id}  {rec.info.get('status')}  {label}".rstrip())
+    if not done:
+        click.echo("no runs matched", err=True)
+    elif not dry_run:
+        click.echo("run 'gitxp gc' to give their space back", err=True)
+
+
+@click.command()
+@click.option(
+    "--prune",
+    help="Prune unreachable objects older than this git date (default: now, or before the "
+    "oldest run in progress).",
+)
+def gc(prune: str | None) -> None:
+    """Give back the space of deleted runs; refs, reflogs and worktrees stay."""
+    from gitxp.store.prune import gc as gc_
+
+    click.echo(gc_(open_repo(), prune=prune).summary())

@@ -1,0 +1,84 @@
+"""The ``gitxp`` command line: a thin shell over functions tests and users can call.
+
+The commands live in ``cli_runs``, ``cli_views``, ``cli_history`` and ``cli_share``; each
+imports what it calls inside the command function, so ``gitxp run`` never loads pandas.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+
+import click
+
+from gitxp.cli.common import open_repo
+from gitxp.cli.history import branch_, checkout, diff_, gc, reproduce, rm
+from gitxp.cli.runs import ls, recover, run, show
+from gitxp.cli.share import fetch, hooks, push
+from gitxp.cli.views import board, export, plot
+from gitxp.errors import GitxpError
+
+__all__ = ["cli", "main", "open_repo"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gitxp")
+def cli() -> None:
+    """Git-native experiment tracking: every run is a commit on refs/gitxp/runs/<id>."""
+
+
+for _command in (
+    run,
+    ls,
+    show,
+    recover,
+    export,
+    plot,
+    board,
+    reproduce,
+    diff_,
+    checkout,
+    branch_,
+    rm,
+    gc,
+    push,
+    fetch,
+    hooks,
+):
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; errors become one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="gitxp", standalone_mode=False)
+    except GitxpError as err:
+        click.echo(f"gitxp: error: {err}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        click.echo("gitxp: interrupted", err=True)
+        sys.exit(130)
+    except click.UsageError as err:
+        where = err.ctx.command_path if err.ctx is not None else "gitxp"
+        click.echo(f"gitxp: error: {err.format_message()} (see '{where} --help')", err=True)
+        sys.exit(err.exit_code)
+    except click.ClickException as err:
+        click.echo(f"gitxp: error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        click.echo("gitxp: interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as err:  # a bug in gitxp: keep the details, show one line
+        fd, path = tempfile.mkstemp(prefix="gitxp-crash-", suffix=".log")
+        with os.fdopen(fd, "w") as handle:
+            traceback.print_exc(file=handle)
+        click.echo(
+            f"gitxp: internal error: {type(err).__name__}: {err} "
+            f"(details in {path}; please report it)",
+            err=True,
+        )
+        sys.exit(3)

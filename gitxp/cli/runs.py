@@ -1,0 +1,173 @@
+"""Commands that record and show runs: run, ls, show, recover."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from gitxp.cli.common import confirm, err, open_repo
+from gitxp.cli.share import ls_remote
+from gitxp.git.repo import GitRepo
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-n", "--name", help="A name for this run.")
+@click.option("-c", "--comment", help="A comment stored with the run.")
+@click.option("-t", "--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option(
+    "-C",
+    "--capture",
+    type=click.Choice(["no", "sys", "fd"]),
+    default="fd",
+    show_default=True,
+    help="How to capture stdout/stderr.",
+)
+@click.option(
+    "-b",
+    "--beat-interval",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds between heartbeat commits (<= 0: none).",
+)
+@click.option("--python", help="Interpreter for a .py script (default: gitxp's own).")
+@click.option("-i", "--id", "run_id", help="Use this run id instead of a new one.")
+@click.option(
+    "--resume",
+    "resume_spec",
+    metavar="RUN",
+    help="Continue an INTERRUPTED/DIED/FAILED run from its own sources and artifacts "
+    "(default command: the run's).",
+)
+@click.option("-y", "--yes", is_flag=True, help="With --resume: do not ask about others' runs.")
+@click.option(
+    "--push",
+    "push_remote",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[REMOTE]",
+    help="Push the run to REMOTE when it ends (default remote without a value; "
+    "--push=REMOTE is unambiguous). Also: git config gitxp.autopush REMOTE.",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(
+    args: tuple[str, ...],
+    name: str | None,
+    comment: str | None,
+    tags: tuple[str, ...],
+    capture: str,
+    beat_interval: float,
+    python: str | None,
+    run_id: str | None,
+    resume_spec: str | None,
+    yes: bool,
+    push_remote: str | None,
+) -> None:
+    """Record a run: gitxp run SCRIPT.py [ARGS] [with K=V …]  or  gitxp run -- CMD …"""
+    from gitxp.supervise.runner import RunOptions
+    from gitxp.supervise.runner import run as run_
+
+    if push_remote:  # `--push train.py`: the word after a bare --push is the program
+        from gitxp.share.remotes import looks_like_remote
+
+        if not looks_like_remote(GitRepo(os.getcwd()), push_remote):
+            args, push_remote = (push_remote, *args), ""
+
+    options = RunOptions(
+        name=name,
+        comment=comment,
+        tags=list(tags),
+        capture=capture,
+        beat_interval=beat_interval,
+        python=python,
+        run_id=run_id,
+        push=push_remote,
+    )
+    if resume_spec is not None:
+        from gitxp.reproduce.rerun import resume
+
+        code = resume(
+            open_repo(), resume_spec, list(args), options, yes=yes, echo=err, confirm=confirm
+        )
+    else:
+        code = run_(open_repo(), list(args), options)
+    sys.exit(code)
+
+
+@click.command("ls")
+@click.option("--status", help="Only runs with this status (COMPLETED, FAILED, …).")
+@click.option("--limit", type=int, help="At most this many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per run.")
+@click.option("-w", "--where", metavar="EXPR", help="A pandas query: 'config.lr > 0.01'.")
+@click.option("-s", "--sort", metavar="COL[,…]", help="Sort by columns; -COL: descending.")
+@click.option("--columns", metavar="COL[,…]", help="Columns to show after ID (config.* works).")
+@click.option(
+    "--remote",
+    metavar="REMOTE",
+    help="List the runs REMOTE holds instead, without fetching them (docs/sharing.md).",
+)
+def ls(
+    status: str | None,
+    limit: int | None,
+    as_json: bool,
+    where: str | None,
+    sort: str | None,
+    columns: str | None,
+    remote: str | None,
+) -> None:
+    """List runs, newest first (columns: docs/querying.md)."""
+    if remote is not None:
+        if where or sort or columns:
+            from gitxp.errors import UsageError
+
+            raise UsageError("--where, --sort and --columns read local runs: 'gitxp fetch' first")
+        ls_remote(remote, as_json, status, limit)
+        return
+    from gitxp.query.listing import ls_output
+
+    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns)
+    if note:
+        click.echo(note, err=True)
+    if out:
+        click.echo(out)
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+@click.option("--env", "full_env", is_flag=True, help="List every package of the env lock.")
+@click.option(
+    "--output",
+    "output_lines",
+    type=int,
+    default=20,
+    show_default=True,
+    help="Lines of captured output to show (-1: all).",
+)
+def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int) -> None:
+    """Show everything recorded about RUN (id prefix, ref, latest, latest~N)."""
+    from gitxp.query.listing import run_json, show_text
+    from gitxp.store.runs import RunRecord, resolve
+
+    repo = open_repo()
+    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    if as_json:
+        click.echo(json.dumps(run_json(rec, full=True), indent=2))
+    else:
+        click.echo(show_text(rec, output_lines=output_lines, full_env=full_env))
+
+
+@click.command()
+def recover() -> None:
+    """Seal runs whose recording process died (status DIED), keeping all they logged."""
+    from gitxp.store.recorder import seal_dead_runs
+
+    sealed = seal_dead_runs(open_repo(seal=False))
+    for run_id in sealed:
+        click.echo(f"sealed {run_id} (DIED)")
+    if not sealed:
+        click.echo("nothing to recover")

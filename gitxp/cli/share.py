@@ -1,0 +1,226 @@
+"""Commands that share runs: push, fetch, hooks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+import click
+
+from gitxp.cli.common import open_repo
+from gitxp.git.repo import GitRepo
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    """Progress text for an interactive stderr; None when quiet or not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda text: click.echo(text, err=True, nl=False)
+
+
+def _remote_and_runs(repo: GitRepo, args: tuple[str, ...]) -> tuple[str | None, list[str]]:
+    """``[REMOTE] [RUN]…``: the first word is a remote if it names one, else a run."""
+    from gitxp.share.remotes import looks_like_remote
+
+    if args and looks_like_remote(repo, args[0]):
+        return args[0], list(args[1:])
+    return None, list(args)
+
+
+def plural(count: int, word: str = "run") -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@click.command()
+@click.argument("args", nargs=-1, metavar="[REMOTE] [RUN]...")
+@click.option("--status", help="Only runs with this status (COMPLETED, FAILED, …).")
+@click.option("-w", "--where", metavar="EXPR", help="Only runs matching this query (as in ls).")
+@click.option("--delete", is_flag=True, help="Delete the named runs on the remote.")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would be pushed; send nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress; report only what was sent.")
+def push(
+    args: tuple[str, ...],
+    status: str | None,
+    where: str | None,
+    delete: bool,
+    dry_run: bool,
+    quiet: bool,
+) -> None:
+    """Push runs to REMOTE (default: gitxp.remote, else origin): every run it lacks or
+    holds an older state of, or the RUNs named."""
+    from gitxp.share.sync import push as push_
+
+    repo = open_repo()
+    remote, runs = _remote_and_runs(repo, args)
+    report = push_(
+        repo,
+        remote,
+        runs,
+        status=status,
+        where=where,
+        delete=delete,
+        dry_run=dry_run,
+        progress=_progress(quiet),
+    )
+    where_to = report.remote
+    if report.deleted:
+        click.echo(
+            f"deleted {plural(len(report.deleted))} on {where_to}: " + ", ".join(report.deleted)
+        )
+    sent = len(report.created) + len(report.updated)
+    if sent:
+        verb = "would push" if dry_run else "pushed"
+        objects = "" if dry_run else f"; {plural(report.objects, 'object')}"
+        click.echo(
+            f"{verb} {plural(sent)} to {where_to} ({len(report.created)} new, "
+            f"{len(report.updated)} updated{objects})"
+        )
+    elif not delete and not quiet and not report.conflicts and not report.rejected:
+        click.echo(f"nothing to push: {where_to} is up to date ({plural(len(report.unchanged))})")
+    if report.notes:
+        if report.notes_problem:
+            click.echo(f"gitxp: {report.notes}", err=True)
+        else:
+            click.echo(report.notes)
+    for run_id, why in report.behind:
+        click.echo(
+            f"gitxp: {where_to} has a later state of run {run_id} ({why}); 'gitxp fetch' brings it",
+            err=True,
+        )
+    for run_id, why in report.conflicts:
+        click.echo(f"gitxp: conflict: run {run_id}: {why}; not overwritten", err=True)
+    for run_id, why in report.rejected:
+        click.echo(f"gitxp: rejected: run {run_id}: {why}", err=True)
+    for line in report.messages:
+        click.echo(f"remote: {line}", err=True)
+    if not report.ok:
+        failed = len(report.conflicts) + len(report.rejected)
+        click.echo(f"gitxp: error: {plural(failed)} not pushed (see above)", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("args", nargs=-1, metavar="[REMOTE] [RUN]...")
+@click.option("-q", "--quiet", is_flag=True, help="No progress; report only what arrived.")
+def fetch(args: tuple[str, ...], quiet: bool) -> None:
+    """Fetch runs from REMOTE (default: gitxp.remote, else origin): all, or the RUNs named."""
+    from gitxp.share.sync import fetch as fetch_
+
+    repo = open_repo()
+    remote, runs = _remote_and_runs(repo, args)
+    report = fetch_(repo, remote, runs, progress=_progress(quiet))
+    got = len(report.created) + len(report.updated)
+    if got:
+        click.echo(
+            f"fetched {plural(got)} from {report.remote} ({len(report.created)} new, "
+            f"{len(report.updated)} updated; {plural(report.objects, 'object')})"
+        )
+    elif not quiet and not report.conflicts:
+        click.echo(f"nothing new on {report.remote} ({plural(len(report.unchanged))} up to date)")
+    if report.notes:
+        if report.notes_problem:
+            click.echo(f"gitxp: {report.notes}", err=True)
+        else:
+            click.echo(report.notes)
+    for run_id, why in report.ahead:
+        click.echo(f"gitxp: run {run_id} is newer here ({why}); 'gitxp push' sends it", err=True)
+    for run_id, why in report.conflicts:
+        click.echo(f"gitxp: conflict: run {run_id}: {why}; kept the local one", err=True)
+    if not report.ok:
+        click.echo(
+            f"gitxp: error: {plural(len(report.conflicts))} not fetched (see above)", err=True
+        )
+        sys.exit(1)
+
+
+def ls_remote(remote: str, as_json: bool, status: str | None, limit: int | None) -> None:
+    from gitxp.query.listing import local_time, table
+    from gitxp.share.remote_listing import remote_runs
+    from gitxp.store.record import iso
+
+    repo = open_repo()
+    runs, missing = remote_runs(repo, remote)
+    if status:
+        runs = [r for r in runs if str(r.info.get("status", "")).upper() == status.upper()]
+    runs = runs[:limit] if limit is not None else runs
+    if as_json:
+        rows = [
+            {
+                "id": r.id,
+                "commit": r.commit,
+                "here": r.here,
+                "start_time": r.info.get("start_time") or iso(r.start),
+                **{k: r.info.get(k) for k in ("status", "experiment", "name") if r.info},
+            }
+            for r in runs
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if runs:
+        header = ["ID", "EXPERIMENT", "STATUS", "START", "COMMIT", "HERE"]
+        rows_ = [
+            [
+                r.id,
+                "/".join(str(x) for x in (r.info.get("experiment"), r.info.get("name")) if x),
+                str(r.info.get("status") or "?"),
+                local_time(r.info.get("start_time") or iso(r.start)),
+                r.commit[:10],
+                r.here,
+            ]
+            for r in runs
+        ]
+        click.echo(table(header, rows_))
+    else:
+        click.echo(f"no runs on {remote}", err=True)
+    if missing:
+        click.echo(
+            f"{plural(len(missing))} here not on {remote}: 'gitxp push' sends them", err=True
+        )
+
+
+@click.group()
+def hooks() -> None:
+    """The git hook that pushes runs with your branches; your pre-run/post-run hooks."""
+
+
+@hooks.command("install")
+def hooks_install() -> None:
+    """Install the pre-push hook (chains a hook already there, respects core.hooksPath)."""
+    from gitxp.share.hooks import install
+
+    for line in install(open_repo(seal=False)):
+        click.echo(line)
+
+
+@hooks.command("uninstall")
+def hooks_uninstall() -> None:
+    """Remove gitxp's git hooks and restore the hooks they chained."""
+    from gitxp.share.hooks import uninstall
+
+    done = uninstall(open_repo(seal=False))
+    click.echo("\n".join(done) if done else "no gitxp hooks installed")
+
+
+@hooks.command("list")
+def hooks_list() -> None:
+    """Show gitxp's git hooks and the pre-run/post-run hooks that would run."""
+    from gitxp.share.hooks import GIT_HOOKS, git_hooks_dir, user_hooks, user_hooks_dir
+
+    repo = open_repo(seal=False)
+    folder = git_hooks_dir(repo)
+    for name in GIT_HOOKS:
+        path = folder / name
+        state = (
+            "installed"
+            if path.exists() and "gitxp-hook" in path.read_text(errors="replace")
+            else "not installed"
+        )
+        click.echo(f"git {name}: {state} ({path})")
+    click.echo(f"run hooks folder: {user_hooks_dir(repo)}")
+    for stage in ("pre-run", "post-run"):
+        found = [
+            str(p.relative_to(repo.workdir)) if p.is_relative_to(repo.workdir) else str(p)
+            for p in user_hooks(repo, stage)
+        ]
+        click.echo(f"  {stage}: {', '.join(found) if found else '(none)'}")

@@ -1,0 +1,321 @@
+"""The git layer: every read and write of the object database and refs goes through here.
+
+gitxp never touches the user's index, HEAD, branches or working tree from this module:
+it only adds objects, and creates, compare-and-swaps or deletes refs under ``refs/gitxp/``.
+The one exception is :meth:`GitRepo.set_branch`, which ``gitxp branch`` calls when the user
+asks for a branch. Linked worktrees (``git worktree``) and ``git gc`` go through the git
+command (:meth:`GitRepo.git`); everything else uses libgit2.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Container, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode
+
+from gitxp.errors import RefConflictError, RepoError, RunNotFoundError
+from gitxp.git.history import FileChange, HeadInfo, HistoryMixin, Identity, TreeDiff
+from gitxp.git.transfer import NOTES_REF, TransferMixin
+
+__all__ = [
+    "NOTES_REF",
+    "RUNS_PREFIX",
+    "FileChange",
+    "GitRepo",
+    "HeadInfo",
+    "Identity",
+    "RefConflictError",
+    "TreeDiff",
+    "TreeValue",
+    "unverified_reads",
+]
+
+RUNS_PREFIX = "refs/gitxp/runs/"
+
+# A value in a tree mapping: bytes become a blob, a nested mapping becomes a tree, and
+# (oid, mode) places an existing object.
+TreeValue = bytes | Mapping[str, "TreeValue"] | tuple[str, int]
+
+
+class GitRepo(HistoryMixin, TransferMixin):
+    """An opened non-bare repository with a working tree."""
+
+    def __init__(self, path: str | os.PathLike[str] = ".") -> None:
+        start = os.path.abspath(path)
+        if not os.path.exists(start):
+            raise RepoError(f"{start} does not exist")
+        try:
+            found = pygit2.discover_repository(start)
+        except pygit2.GitError as err:
+            raise RepoError(f"cannot read a git repository at {start}: {err}") from None
+        if found is None:
+            raise RepoError(
+                f"not a git repository: {start}; run 'git init' there first, "
+                "or cd into your project"
+            )
+        self.repo = pygit2.Repository(found)
+        if self.repo.is_bare or self.repo.workdir is None:
+            raise RepoError(
+                f"{found.rstrip('/')} is a bare repository; gitxp records runs from a "
+                "working tree: clone it and run there"
+            )
+        self.workdir = Path(self.repo.workdir).resolve()
+        self.git_dir = Path(self.repo.path).resolve()
+        self.common_dir = _common_dir(self.git_dir)
+
+    @property
+    def state_dir(self) -> Path:
+        """Machine-local gitxp state (spools, locks, caches): never pushed."""
+        return self.common_dir / "gitxp"
+
+    # -- where the user is -------------------------------------------------------
+
+    def head(self) -> HeadInfo:
+        """The user's HEAD commit and branch, without changing anything."""
+        repo = self.repo
+        if repo.head_is_unborn:
+            target = repo.references["HEAD"].target
+            branch = str(target).removeprefix("refs/heads/")
+            return HeadInfo(None, branch, False)
+        if repo.head_is_detached:
+            return HeadInfo(str(repo.head.target), None, True)
+        return HeadInfo(str(repo.head.target), repo.head.shorthand, False)
+
+    def signature(self) -> pygit2.Signature:
+        """The user's git identity, or a gitxp identity naming this host."""
+        try:
+            return self.repo.default_signature
+        except (KeyError, pygit2.GitError):
+            host = socket.gethostname() or "localhost"
+            return pygit2.Signature("gitxp", f"gitxp@{host}")
+
+    def config_value(self, key: str) -> str | None:
+        """A git config value (``gitxp.remote`` …) or None."""
+        try:
+            value = self.repo.config[key]
+        except (KeyError, pygit2.GitError):
+            return None
+        return str(value)
+
+    # -- objects -----------------------------------------------------------------
+
+    def write_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob and return its id."""
+        return str(self.repo.create_blob(data))
+
+    def write_tree(self, entries: Mapping[str, TreeValue], base: str | None = None) -> str:
+        """Write a tree from ``entries``, on top of the tree ``base`` when given.
+
+        Names in ``entries`` replace the same names in ``base``; a nested mapping merges
+        with the subtree of the same name.
+        """
+        repo = self.repo
+        base_tree = self._tree(base) if base else None
+        builder = repo.TreeBuilder(base_tree) if base_tree is not None else repo.TreeBuilder()
+        for name, value in entries.items():
+            if isinstance(value, bytes):
+                oid = pygit2.hash(value)  # an existing blob is not written again (~50x cheaper)
+                if oid not in repo.odb:
+                    oid = repo.create_blob(value)
+                builder.insert(name, oid, FileMode.BLOB)
+            elif isinstance(value, tuple):
+                builder.insert(name, pygit2.Oid(hex=value[0]), value[1])
+            else:
+                sub = None
+                if base_tree is not None and name in base_tree:
+                    obj = base_tree[name]
+                    if isinstance(obj, pygit2.Tree):
+                        sub = str(obj.id)
+                builder.insert(name, pygit2.Oid(hex=self.write_tree(value, sub)), FileMode.TREE)
+        return str(builder.write())
+
+    def blob_from_file(self, path: Path) -> str:
+        """Store the file at ``path`` as a blob (streamed, not read into memory)."""
+        return str(self.repo.create_blob_fromdisk(str(path)))
+
+    def without_entry(self, tree: str, name: str) -> str:
+        """``tree`` with its top-level entry ``name`` removed (if present)."""
+        root = self._tree(tree)
+        if name not in root:
+            return tree
+        builder = self.repo.TreeBuilder(root)
+        builder.remove(name)
+        return str(builder.write())
+
+    def write_commit(self, tree: str, parents: list[str], message: str) -> str:
+        """Create a commit object (no ref moves) and return its id."""
+        sig = self.signature()
+        oid = self.repo.create_commit(
+            None, sig, sig, message, pygit2.Oid(hex=tree), [pygit2.Oid(hex=p) for p in parents]
+        )
+        return str(oid)
+
+    def commit_tree(self, commit: str) -> str:
+        """The tree id of ``commit``."""
+        return str(self._commit(commit).tree_id)
+
+    def commit_parents(self, commit: str) -> list[str]:
+        """The parent ids of ``commit``."""
+        return [str(p) for p in self._commit(commit).parent_ids]
+
+    def commit_message(self, commit: str) -> str:
+        """The full message of ``commit``."""
+        return str(self._commit(commit).message)
+
+    def read_path(self, commit: str, path: str) -> bytes | None:
+        """The content of the blob at ``path`` in ``commit``'s tree, or None."""
+        tree = self._commit(commit).tree
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        obj = self.repo[entry.id]
+        return bytes(obj.data) if isinstance(obj, pygit2.Blob) else None
+
+    def list_tree(self, commit: str, path: str = "") -> list[tuple[str, str, int]]:
+        """Entries ``(name, oid, mode)`` of the tree at ``path`` in ``commit`` ([] if none)."""
+        tree = self._commit(commit).tree
+        if path:
+            try:
+                sub = self.repo[tree[path].id]
+            except KeyError:
+                return []
+            if not isinstance(sub, pygit2.Tree):
+                return []
+            tree = sub
+        return [(str(e.name), str(e.id), int(e.filemode)) for e in tree]
+
+    def walk_files(self, commit: str, path: str = "") -> Iterator[tuple[str, str, int]]:
+        """Every file ``(path, oid, mode)`` below ``path`` in ``commit``'s tree."""
+        for name, oid, mode in self.list_tree(commit, path):
+            full = f"{path}/{name}" if path else name
+            if mode == FileMode.TREE:
+                yield from self.walk_files(commit, full)
+            else:
+                yield full, oid, mode
+
+    def folder_files(
+        self,
+        commit: str,
+        folder: str,
+        names: Iterable[str],
+        known: Container[str] = (),
+    ) -> dict[str, tuple[str, bytes | None]]:
+        """Files ``names`` directly in ``folder`` of ``commit``'s tree: name → (blob id, data).
+
+        Names that are missing are left out; the data is None for blob ids in ``known``
+        (the caller has them already). The query layer reads thousands of run records
+        with this: one commit, tree and subtree lookup each, no rev-parse.
+        """
+        try:
+            sub = self.repo[commit].peel(pygit2.Tree)[folder]
+        except (KeyError, ValueError, pygit2.GitError):
+            return {}
+        if not isinstance(sub, pygit2.Tree):
+            return {}
+        out: dict[str, tuple[str, bytes | None]] = {}
+        for name in names:
+            try:
+                blob = sub[name]
+            except KeyError:
+                continue
+            if isinstance(blob, pygit2.Blob):
+                oid = str(blob.id)
+                out[name] = (oid, None if oid in known else blob.data)
+        return out
+
+    def blob_data(self, oid: str) -> bytes:
+        """The content of blob ``oid``."""
+        obj = self.repo[oid]
+        if not isinstance(obj, pygit2.Blob):
+            raise RepoError(f"{oid} is not a file")
+        return bytes(obj.data)
+
+    def _tree(self, oid: str) -> pygit2.Tree:
+        obj = self.repo[oid]
+        if not isinstance(obj, pygit2.Tree):
+            raise RepoError(f"{oid} is not a tree")
+        return obj
+
+    def _commit(self, commit: str) -> pygit2.Commit:
+        try:
+            obj = self.repo.revparse_single(commit)
+            return obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise RunNotFoundError(f"no commit {commit!r} in {self.workdir}") from None
+
+    # -- refs --------------------------------------------------------------------
+
+    def create_ref(self, name: str, target: str) -> None:
+        """Create ``name`` pointing at ``target``; fails if it already exists."""
+        try:
+            self.repo.references.create(name, pygit2.Oid(hex=target), force=False)
+        except pygit2.AlreadyExistsError:
+            raise RefConflictError(f"{name} already exists") from None
+
+    def update_ref(self, name: str, new: str, old: str, message: str = "gitxp") -> None:
+        """Compare-and-swap: move ``name`` from ``old`` to ``new`` or raise RefConflictError."""
+        try:
+            with self.repo.transaction() as txn:
+                txn.lock_ref(name)
+                current = self.ref_target(name)
+                if current != old:
+                    raise RefConflictError(f"{name} moved to {current} while gitxp expected {old}")
+                txn.set_target(name, pygit2.Oid(hex=new), message=message)
+        except pygit2.GitError as err:
+            raise RefConflictError(f"cannot update {name}: {err}") from None
+
+    def delete_ref(self, name: str, old: str | None = None) -> None:
+        """Delete ``name`` (only if it still points at ``old`` when given)."""
+        try:
+            with self.repo.transaction() as txn:
+                txn.lock_ref(name)
+                current = self.ref_target(name)
+                if current is None:
+                    return
+                if old is not None and current != old:
+                    raise RefConflictError(f"{name} moved to {current}; not deleted")
+                txn.remove(name)
+        except pygit2.GitError as err:
+            raise RefConflictError(f"cannot delete {name}: {err}") from None
+
+    def ref_target(self, name: str) -> str | None:
+        """The commit id ``name`` points at, or None."""
+        ref = self.repo.references.get(name)
+        return None if ref is None else str(ref.target)
+
+    def refs(self, prefix: str = RUNS_PREFIX) -> dict[str, str]:
+        """All refs below ``prefix``, name → target id."""
+        out: dict[str, str] = {}
+        for ref in self.repo.references.iterator():
+            name = ref.name
+            if name.startswith(prefix):
+                out[name] = str(ref.target)
+        return out
+
+
+@contextmanager
+def unverified_reads() -> Iterator[None]:
+    """Read objects without re-hashing each one, as git's own commands do.
+
+    libgit2 checks every object it reads against its id by default; for bulk reads of
+    small records that check costs more than the read (``git fsck`` still checks).
+    """
+    pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 0)
+    try:
+        yield
+    finally:
+        pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 1)
+
+
+def _common_dir(git_dir: Path) -> Path:
+    """The directory shared by all worktrees of the repository ``git_dir`` belongs to."""
+    pointer = git_dir / "commondir"
+    if pointer.is_file():
+        return (git_dir / pointer.read_text().strip()).resolve()
+    return git_dir

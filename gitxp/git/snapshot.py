@@ -1,0 +1,146 @@
+"""The built-in pre-run hook's snapshot: the tree ``git add -A`` would stage, built aside.
+
+The user's index file is read into an in-memory index that is never written back; the
+working tree is compared against it with libgit2's status, and every changed or new file
+is stored as a blob and placed in that in-memory index. HEAD, branches, the index file
+and the working tree stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode, FileStatus
+
+from gitxp.git.repo import GitRepo
+
+RESERVED_DIR = ".gitxp"
+DEFAULT_MAX_UNTRACKED = 10 * 1024 * 1024
+_CHANGED = FileStatus.WT_NEW | FileStatus.WT_MODIFIED | FileStatus.WT_TYPECHANGE
+_STAGED = (
+    FileStatus.INDEX_NEW
+    | FileStatus.INDEX_MODIFIED
+    | FileStatus.INDEX_DELETED
+    | FileStatus.INDEX_RENAMED
+    | FileStatus.INDEX_TYPECHANGE
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The source tree of a run and what it says about the working tree."""
+
+    tree: str
+    base: str | None
+    branch: str | None
+    detached: bool
+    dirty: bool
+    skipped: list[dict[str, object]] = field(default_factory=list)
+
+
+def parse_size(text: str) -> int:
+    """``"10M"`` → 10485760; plain numbers are bytes (k, m, g suffixes, base 1024)."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    value = text.strip().lower().removesuffix("b").removesuffix("i")
+    factor = units.get(value[-1:], 1)
+    number = value[:-1] if value[-1:] in units else value
+    return int(float(number) * factor)
+
+
+def max_untracked_size(repo: GitRepo) -> int:
+    """The size limit for untracked files: ``git config gitxp.maxUntrackedSize`` or 10 MiB."""
+    configured = repo.config_value("gitxp.maxUntrackedSize")
+    if configured:
+        try:
+            return parse_size(configured)
+        except ValueError:
+            pass
+    return DEFAULT_MAX_UNTRACKED
+
+
+def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
+    """Build the snapshot tree of ``repo``'s working tree without changing anything."""
+    limit = max_untracked_size(repo) if max_untracked is None else max_untracked
+    git = repo.repo
+    head = repo.head()
+    index_file = repo.git_dir / "index"
+    index = pygit2.Index(str(index_file)) if index_file.exists() else pygit2.Index()
+    skipped: list[dict[str, object]] = []
+    dirty = False
+    conflicts = index.conflicts
+    if conflicts is not None:
+        # A merge in progress: like `git add -A`, take the working-tree version.
+        paths = {entry.path for sides in conflicts for entry in sides if entry is not None}
+        dirty = dirty or bool(paths)  # the snapshot holds the unresolved working-tree files
+        for path in sorted(paths):
+            del conflicts[path]
+            _place(git, index, repo.workdir, path)
+    for path, flags in git.status(untracked_files="all", ignored=False).items():
+        if path.startswith(RESERVED_DIR + "/") or path == RESERVED_DIR:
+            continue
+        dirty = dirty or bool(
+            flags & (_CHANGED | FileStatus.WT_DELETED | _STAGED | FileStatus.CONFLICTED)
+        )
+        if flags & FileStatus.WT_DELETED:
+            _remove(index, path)
+        elif flags & _CHANGED:
+            if flags & FileStatus.WT_NEW:
+                size = _untracked_size(repo.workdir / path)
+                if size > limit:
+                    skipped.append({"path": path.rstrip("/"), "size": size})
+                    continue
+            _place(git, index, repo.workdir, path)
+    # `.gitxp` is written by gitxp only: never take it from the working tree.
+    tree = repo.without_entry(str(index.write_tree(git)), RESERVED_DIR)
+    return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped)
+
+
+def _place(git: pygit2.Repository, index: pygit2.Index, workdir: Path, path: str) -> None:
+    """Put the working-tree state of ``path`` into ``index`` (a file, link or repo)."""
+    clean = path.rstrip("/")
+    full = workdir / clean
+    try:
+        st = os.lstat(full)
+    except FileNotFoundError:
+        _remove(index, clean)
+        return
+    if stat.S_ISDIR(st.st_mode):
+        head = _nested_head(full)
+        if head is not None:
+            index.add(pygit2.IndexEntry(clean, head, FileMode.COMMIT))
+        return
+    if stat.S_ISLNK(st.st_mode):
+        mode = FileMode.LINK
+        oid = git.create_blob(os.readlink(full).encode("utf-8", "surrogateescape"))
+    else:
+        mode = FileMode.BLOB_EXECUTABLE if st.st_mode & 0o100 else FileMode.BLOB
+        oid = git.create_blob_fromworkdir(clean)
+    index.add(pygit2.IndexEntry(clean, oid, mode))
+
+
+def _nested_head(path: Path) -> pygit2.Oid | None:
+    """The HEAD commit of the repository at ``path`` (a submodule), or None."""
+    try:
+        sub = pygit2.Repository(str(path))
+        return None if sub.head_is_unborn else pygit2.Oid(hex=str(sub.head.target))
+    except pygit2.GitError:
+        return None
+
+
+def _untracked_size(path: Path) -> int:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return 0
+    return 0 if stat.S_ISDIR(st.st_mode) else st.st_size
+
+
+def _remove(index: pygit2.Index, path: str) -> None:
+    try:
+        index.remove(path)
+    except (OSError, KeyError, pygit2.GitError):
+        pass

@@ -1,0 +1,1 @@
+"""Reading runs: frames, the derived cache, listing, diff, export, plots and the run view."""

@@ -1,0 +1,148 @@
+"""Every run as one flat row, kept in a derived cache so a query reads git only for news.
+
+Rows are read by :mod:`gitxp.query.rows`; pandas frames are built from the table's columns
+by :mod:`gitxp.query.frames`. This module uses the standard library only.
+
+The cache is one file, ``<git-dir>/gitxp/cache/runs.pickle``: a format number, the run
+refs with the commit each pointed at when its row was read, and the rows stored by column.
+The refs stay the truth: every query lists ``refs/gitxp/runs/*``, keeps the rows whose
+(ref, commit) still match, reads only the runs that are new or moved, and drops the rows
+whose ref is gone, so a run added, changed or deleted by plain git or by a fetch shows up
+at the next query. A missing, unreadable or older-format cache is rebuilt from the refs.
+The file is replaced atomically (temporary file, then rename), so a query running at the
+same time reads the old table or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitxp.git.repo import RUNS_PREFIX, GitRepo
+from gitxp.query.rows import read_rows
+
+CACHE_FORMAT = 1
+CACHE_FILE = "runs.pickle"
+
+
+@dataclass
+class RunTable:
+    """Rows of runs by column, newest run first; ``refs[i]``/``commits[i]`` key row ``i``."""
+
+    refs: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)
+    columns: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+
+def cache_path(repo: GitRepo) -> Path:
+    """Where the query cache of ``repo`` lives (machine-local, never pushed)."""
+    return repo.state_dir / "cache" / CACHE_FILE
+
+
+def run_table(repo: GitRepo, use_cache: bool = True) -> RunTable:
+    """Every run's row, brought up to date with the refs (and the cache rewritten if needed)."""
+    path = cache_path(repo)
+    cached = load_cache(path) if use_cache else None
+    listed = repo.refs(RUNS_PREFIX)
+    if cached is not None and dict(zip(cached.refs, cached.commits, strict=True)) == listed:
+        return cached
+    table = update_table(repo, cached or RunTable(), listed)
+    if use_cache:
+        save_cache(path, table)
+    return table
+
+
+def update_table(repo: GitRepo, old: RunTable, listed: Mapping[str, str]) -> RunTable:
+    """``old`` with rows of refs no longer ``listed`` dropped and new or moved runs read."""
+    known = dict(zip(old.refs, range(len(old.refs)), strict=True))
+    kept: dict[str, int] = {}
+    fresh: list[tuple[str, str]] = []
+    for ref, commit in listed.items():
+        index = known.get(ref)
+        if index is not None and old.commits[index] == commit:
+            kept[ref] = index
+        else:
+            fresh.append((ref, commit))
+    rows = dict(zip((ref for ref, _ in fresh), read_rows(repo, fresh), strict=True))
+    order = sorted(listed, reverse=True)  # run ids sort by start time: newest first
+    names = list(old.columns)
+    seen = set(names)
+    for row in rows.values():
+        for name in row:
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+    # Rows of the old table keep their place's values; fresh rows are written over them.
+    places = [kept.get(ref, 0) for ref in order]
+    columns: dict[str, list[Any]] = {}
+    for name in names:
+        values = old.columns.get(name)
+        columns[name] = [values[i] for i in places] if values else [None] * len(order)
+    fresh_places = [(i, rows[ref]) for i, ref in enumerate(order) if ref in rows]
+    for name in old.columns:
+        column = columns[name]
+        for i, _ in fresh_places:
+            column[i] = None
+    for i, row in fresh_places:
+        for name, value in row.items():
+            columns[name][i] = value
+    columns = {k: v for k, v in columns.items() if v.count(None) < len(v)}
+    return RunTable(order, [listed[ref] for ref in order], columns)
+
+
+# -- the cache file ----------------------------------------------------------------------
+
+
+def load_cache(path: Path) -> RunTable | None:
+    """The table stored at ``path``, or None if it is missing, damaged or of another format."""
+    try:
+        with open(path, "rb") as handle:
+            data = pickle.load(handle)  # a machine-local file gitxp wrote
+    except FileNotFoundError:
+        return None
+    except Exception:  # a damaged cache is rebuilt from the refs, whatever the damage
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    try:
+        table = RunTable(list(data["refs"]), list(data["commits"]), dict(data["columns"]))
+    except (KeyError, TypeError):
+        return None
+    size = len(table.refs)
+    if len(table.commits) != size or any(len(c) != size for c in table.columns.values()):
+        return None
+    return table
+
+
+def save_cache(path: Path, table: RunTable) -> None:
+    """Write ``table`` to ``path`` atomically; a cache that cannot be written is skipped."""
+    data = {
+        "format": CACHE_FORMAT,
+        "refs": table.refs,
+        "commits": table.commits,
+        "columns": table.columns,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return  # a read-only repository: queries still work, only slower
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except BaseException as err:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if not isinstance(err, OSError):  # a full disk only costs speed next time
+            raise

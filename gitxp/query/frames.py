@@ -1,0 +1,495 @@
+"""The query layer: runs as pandas frames, filtered with ``where`` expressions.
+
+Everything a user sees of many runs (``gitxp ls``, ``export``, ``plot``, and the Python
+API ``gitxp.runs()`` / ``gitxp.metrics()``) reads through here. Rows come from
+:mod:`gitxp.query.cache` (the derived cache keyed by (ref, commit)); this module turns them
+into typed frames:
+
+- ``runs()``: one row per run, newest first. ``start``/``stop``/``heartbeat`` are UTC
+  datetimes, ``duration`` seconds (to the last heartbeat while running), numbers are
+  numbers, ``config.<dotted key>`` and ``metrics.<name>.last|min|max`` columns follow
+  the fixed ones (see :data:`BASE_COLUMNS`).
+- ``metrics()``: the long frame ``run, name, step, value, timestamp``.
+
+pandas is imported inside the functions, never when ``gitxp`` is imported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gitxp.errors import RunNotFoundError, UsageError
+from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
+from gitxp.query.cache import RunTable, run_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+BASE_COLUMNS = (
+    "id",
+    "experiment",
+    "name",
+    "status",
+    "start",
+    "stop",
+    "duration",
+    "heartbeat",
+    "result",
+    "exit_code",
+    "host",
+    "base_commit",
+    "branch",
+    "dirty",
+    "seed",
+    "tags",
+    "comment",
+    "ref",
+    "commit",
+)
+TIME_COLUMNS = ("start", "stop", "heartbeat")
+METRIC_COLUMNS = ("run", "name", "step", "value", "timestamp")
+_IDENT_START = re.compile(r"[A-Za-z_]")
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_]")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_STAT_ORDER = {"last": 0, "min": 1, "max": 2}
+
+RepoLike = GitRepo | str | os.PathLike[str]
+
+
+def open_repo(repo: RepoLike) -> GitRepo:
+    """``repo`` itself, or the repository around the path ``repo``."""
+    return repo if isinstance(repo, GitRepo) else GitRepo(repo)
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Selection:
+    """The full run table and a frame of the selected rows (index: row in ``table``)."""
+
+    table: RunTable
+    frame: pd.DataFrame
+
+
+def runs(
+    repo: RepoLike = ".",
+    where: str | None = None,
+    experiment: str | None = None,
+    status: str | None = None,
+    *,
+    sort: str | Sequence[str] | None = None,
+    columns: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per run, newest first (see the module docstring for the columns).
+
+    ``where`` is a pandas ``query`` expression in which dotted column names work as they
+    are (``config.lr > 0.01 and metrics.loss.min < 0.2``); ``experiment`` and ``status``
+    (any case) keep only those runs; ``sort`` names columns, ``-column`` for descending;
+    ``columns`` keeps only those columns (``fnmatch`` patterns like ``config.*`` work).
+    """
+    chosen = select(open_repo(repo), where, experiment, status, sort)
+    frame = chosen.frame.reset_index(drop=True)
+    if columns is not None:
+        frame = frame[pick_columns(frame.columns, columns)]
+    return frame
+
+
+def select(
+    repo: GitRepo,
+    where: str | None = None,
+    experiment: str | None = None,
+    status: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> Selection:
+    """The runs matching the filters, sorted; the frame's index points into the table."""
+    table = run_table(repo)
+    frame = build_frame(table)
+    if experiment is not None:
+        frame = frame[frame["experiment"] == experiment]
+    if status is not None:
+        frame = frame[frame["status"].fillna("").astype(str).str.upper() == status.upper()]
+    if where and len(table):  # no runs: nothing to filter (and no config columns to name)
+        frame = filter_where(frame, where)
+    if sort:
+        frame = sort_frame(frame, sort)
+    return Selection(table, frame)
+
+
+def select_rows(
+    repo: GitRepo,
+    where: str | None = None,
+    experiment: str | None = None,
+    status: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> tuple[RunTable, list[int]]:
+    """The run table and the row numbers of the runs chosen, in order.
+
+    Without ``where`` and ``sort`` no frame is built (and pandas is not imported): this
+    keeps a plain ``gitxp ls`` as fast as listing the refs.
+    """
+    if where or sort:
+        chosen = select(repo, where, experiment, status, sort)
+        return chosen.table, [int(i) for i in chosen.frame.index]
+    table = run_table(repo)
+    statuses = table.columns.get("status") or [None] * len(table)
+    experiments = table.columns.get("experiment") or [None] * len(table)
+    wanted = None if status is None else status.upper()
+    rows = [
+        i
+        for i in range(len(table))
+        if (wanted is None or str(statuses[i] or "").upper() == wanted)
+        and (experiment is None or experiments[i] == experiment)
+    ]
+    return table, rows
+
+
+def build_frame(table: RunTable) -> pd.DataFrame:
+    """The typed frame of every row of ``table`` (index: row number)."""
+    import numpy as np
+    import pandas as pd
+
+    size = len(table)
+    data: dict[str, Any] = {}
+    for name in column_order(table.columns):
+        values = table.columns.get(name)
+        if values is None:
+            values = [None] * size
+        if name in TIME_COLUMNS:
+            micros = np.array(values, dtype="float64")
+            data[name] = pd.to_datetime(micros, unit="us", utc=True)
+        elif name == "duration":
+            start = np.array(table.columns.get("start") or [None] * size, dtype="float64")
+            stop = np.array(table.columns.get("stop") or [None] * size, dtype="float64")
+            beat = np.array(table.columns.get("heartbeat") or [None] * size, dtype="float64")
+            data[name] = (np.where(np.isnan(stop), beat, stop) - start) / 1e6
+        else:
+            data[name] = _typed(values)
+    return pd.DataFrame(data, index=pd.RangeIndex(size))
+
+
+def column_order(columns: Iterable[str]) -> list[str]:
+    """The fixed columns, then ``config.*`` by name, then ``metrics.*`` by name and stat."""
+    names = set(columns)
+    config = sorted(n for n in names if n.startswith("config."))
+    metrics = sorted(
+        (n for n in names if n.startswith("metrics.")),
+        key=lambda n: (n.rsplit(".", 1)[0], _STAT_ORDER.get(n.rsplit(".", 1)[-1], 9)),
+    )
+    return [*BASE_COLUMNS, *config, *metrics]
+
+
+def _typed(values: list[Any]) -> Any:
+    """A column for ``values``: numbers numeric, true/false boolean, text as strings."""
+    import numpy as np
+    import pandas as pd
+
+    kinds = set(map(type, values))
+    complete = type(None) not in kinds
+    kinds.discard(type(None))
+    try:
+        if kinds == {bool}:
+            return np.array(values, dtype=bool) if complete else pd.array(values, "boolean")
+        if kinds == {int}:
+            return np.array(values, dtype="int64") if complete else pd.array(values, "Int64")
+        if kinds == {int, float} or kinds == {float}:
+            return np.array(values, dtype="float64")
+    except OverflowError:  # integers beyond 64 bits stay Python ints
+        pass
+    if kinds == {str}:
+        return pd.array(values, dtype="str")
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+# -- where, sort, columns ------------------------------------------------------------------
+
+
+def filter_where(frame: pd.DataFrame, expr: str) -> pd.DataFrame:
+    """The rows of ``frame`` for which the pandas ``query`` expression ``expr`` is true."""
+    import pandas as pd
+
+    text = rewrite_where(expr, list(frame.columns))
+    try:  # syntax first, on a same-length copy, so the error points into ``expr``
+        compile(rewrite_where(expr, list(frame.columns), plain=True), "<where>", "eval")
+    except SyntaxError as err:
+        near = _near(expr, err.offset)
+        raise UsageError(f"invalid where expression {expr!r}: {err.msg}{near}") from None
+    try:
+        # The python engine whether numexpr is installed or not: .str methods work alike.
+        mask = frame.eval(text, engine="python")
+    except pd.errors.UndefinedVariableError as err:
+        found = re.search(r"name '([^']+)' is not defined", str(err))
+        raise unknown_column(found.group(1) if found else str(err), frame.columns, expr) from None
+    except SyntaxError as err:
+        raise UsageError(f"invalid where expression {expr!r}: {err.msg}") from None
+    except Exception as err:
+        raise UsageError(f"where expression {expr!r} failed: {err}") from None
+    if not isinstance(mask, pd.Series) or not (
+        pd.api.types.is_bool_dtype(mask.dtype) or mask.isna().all()
+    ):
+        raise UsageError(
+            f"where expression {expr!r} is not a condition; compare columns, e.g. "
+            "'status == \"COMPLETED\" and config.lr > 0.01'"
+        )
+    return frame[mask.fillna(False).astype(bool)]
+
+
+def rewrite_where(expr: str, columns: Sequence[str], plain: bool = False) -> str:
+    """``expr`` with every known column name that is not a Python name in backquotes.
+
+    Strings and already backquoted names stay as they are. A dotted name starting with
+    ``config.`` or ``metrics.`` that names no column raises :class:`UsageError`.
+    ``plain``: such names (and backquoted ones) become Python names of the same length
+    instead, for a syntax check whose error offsets match ``expr``.
+    """
+    quoted = sorted((c for c in columns if not c.isidentifier()), key=len, reverse=True)
+    out: list[str] = []
+    i = 0
+    while i < len(expr):
+        char = expr[i]
+        if char in "'\"`":
+            end = _closing(expr, i)
+            out.append("_" * (end - i) if plain and char == "`" else expr[i:end])
+            i = end
+            continue
+        boundary = i == 0 or not (_IDENT_CHAR.match(expr[i - 1]) or expr[i - 1] == ".")
+        if boundary and _IDENT_START.match(char):
+            name = next((c for c in quoted if _is_name_at(expr, i, c)), None)
+            if name is not None:
+                out.append(re.sub(r"\W", "_", name) if plain else f"`{name}`")
+                i += len(name)
+                continue
+            dotted = _DOTTED.match(expr, i)
+            assert dotted is not None
+            word = dotted.group(0)
+            head = word.split(".", 1)[0]
+            if "." in word and head in ("config", "metrics") and head not in columns:
+                raise unknown_column(word, columns, expr)
+            out.append(word)
+            i = dotted.end()
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def unknown_column(name: str, columns: Iterable[str], expr: str | None = None) -> UsageError:
+    """An error naming the unknown column ``name`` and the columns closest to it."""
+    names = list(columns)
+    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
+    tail = name.split(".")[-1] if "." in name else name
+    for column in names:
+        parts = column.split(".")
+        if (tail in parts[1:] or column.endswith("." + name)) and column not in close:
+            close.append(column)
+    where = f" in {expr!r}" if expr is not None else ""
+    hint = f"; close: {', '.join(close[:6])}" if close else ""
+    listing = "" if close else _some_columns(names)
+    return UsageError(f"unknown column {name!r}{where}{hint}{listing}")
+
+
+def _some_columns(names: list[str]) -> str:
+    shown = [n for n in names if not n.startswith(("config.", "metrics."))][:8]
+    shown += [n for n in names if n.startswith("config.")][:4]
+    shown += [n for n in names if n.startswith("metrics.")][:3]
+    return f"; columns include {', '.join(shown)} ('gitxp export' writes them all)"
+
+
+def sort_frame(frame: pd.DataFrame, spec: str | Sequence[str]) -> pd.DataFrame:
+    """``frame`` sorted by columns (``-name``: descending), missing values last."""
+    keys = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    names, ascending = [], []
+    for key in keys:
+        if not key:
+            continue
+        name = key[1:] if key[0] in "-+" else key
+        if name not in frame.columns:
+            raise unknown_column(name, frame.columns)
+        names.append(name)
+        ascending.append(key[0] != "-")
+    if not names:
+        return frame
+    try:
+        return frame.sort_values(names, ascending=ascending, na_position="last", kind="stable")
+    except TypeError:  # a column of mixed kinds (numbers and text): order by text
+        return frame.sort_values(
+            names,
+            ascending=ascending,
+            na_position="last",
+            kind="stable",
+            key=lambda s: s if s.dtype != object else s.map(_sort_text),
+        )
+
+
+def pick_columns(columns: Iterable[str], spec: str | Sequence[str]) -> list[str]:
+    """Names from ``columns`` chosen by ``spec``: comma-separated or a list of names or
+    ``fnmatch`` patterns (``config.*``), in the order given."""
+    names = list(columns)
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    out: list[str] = []
+    for item in filter(None, items):
+        if any(c in item for c in "*?["):
+            found = [c for c in names if fnmatch.fnmatchcase(c, item)]
+            if not found:
+                raise unknown_column(item, names)
+        elif item in names:
+            found = [item]
+        else:
+            raise unknown_column(item, names)
+        out += [c for c in found if c not in out]
+    return out
+
+
+def _sort_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
+def _closing(expr: str, start: int) -> int:
+    """The index just past the string or backquoted name that opens at ``start``."""
+    quote = expr[start]
+    i = start + 1
+    while i < len(expr):
+        if expr[i] == "\\" and quote != "`":
+            i += 2
+            continue
+        if expr[i] == quote:
+            return i + 1
+        i += 1
+    return len(expr)
+
+
+def _is_name_at(expr: str, i: int, name: str) -> bool:
+    end = i + len(name)
+    return expr.startswith(name, i) and (end == len(expr) or not _IDENT_CHAR.match(expr[end]))
+
+
+def _near(expr: str, offset: int | None) -> str:
+    """`` near 'token'``: the text of ``expr`` where a syntax error was found."""
+    if not offset:
+        return ""
+    rest = expr[offset - 1 :].split()
+    return f" near {rest[0]!r}" if rest else " at the end"
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+def metrics(
+    runs: Any = None,
+    names: str | Sequence[str] | None = None,
+    repo: RepoLike = ".",
+) -> pd.DataFrame:
+    """The long frame ``run, name, step, value, timestamp`` of every logged value.
+
+    ``runs``: None (every run), a frame from :func:`runs` (its ``id`` column), one run
+    (id prefix, ``latest``, ``latest~N``, ref) or a list of them. ``names``: a metric name
+    or a list (default: all). Rows are newest run first, then by name and step.
+    """
+    import numpy as np
+    import pandas as pd
+
+    git = open_repo(repo)
+    table = run_table(git)
+    chosen = resolve_runs(git, table, runs)
+    wanted = [names] if isinstance(names, str) else None if names is None else list(names)
+    if wanted is not None:
+        known = {c[8:].rsplit(".", 1)[0] for c in table.columns if c.startswith("metrics.")}
+        have = {n for n in known if any(_has_metric(table, i, n) for i in chosen)}
+        missing = [n for n in wanted if n not in have]
+        if missing:
+            raise unknown_metric(missing[0], sorted(have))
+    run_col: list[str] = []
+    name_col: list[str] = []
+    steps: list[Any] = []
+    values: list[Any] = []
+    stamps: list[Any] = []
+    with unverified_reads():
+        for index in chosen:
+            series_by_name = read_metrics(git, table.commits[index])
+            run_id = table.columns["id"][index]
+            for name in sorted(series_by_name):
+                if wanted is not None and name not in wanted:
+                    continue
+                series = series_by_name[name]
+                count = len(series.get("values") or ())
+                run_col += [run_id] * count
+                name_col += [name] * count
+                steps += list(series.get("steps") or range(count))[:count]
+                values += list(series.get("values") or ())
+                times = list(series.get("timestamps") or ())[:count]
+                stamps += times + [None] * (count - len(times))
+    frame = pd.DataFrame(
+        {
+            "run": pd.array(run_col, dtype="str"),
+            "name": pd.array(name_col, dtype="str"),
+            "step": np.array(steps, dtype="int64"),
+            "value": np.array(values, dtype="float64"),
+            "timestamp": pd.to_datetime(
+                np.round(np.array(stamps, dtype="float64") * 1e6), unit="us", utc=True
+            ),
+        }
+    )
+    return frame
+
+
+def resolve_runs(repo: GitRepo, table: RunTable, runs: Any) -> list[int]:
+    """Row numbers in ``table`` for ``runs`` (see :func:`metrics`), in the order given."""
+    from gitxp.store.runs import RunRef, resolve
+
+    positions = {ref: i for i, ref in enumerate(table.refs)}
+    if runs is None:
+        return list(range(len(table)))
+    if hasattr(runs, "columns") and "id" in getattr(runs, "columns", ()):
+        specs = [str(v) for v in runs["id"]]
+    elif isinstance(runs, str):
+        specs = [runs]
+    else:
+        specs = [str(v) for v in runs]
+    refs = [
+        RunRef(ref.removeprefix(RUNS_PREFIX), ref, commit)
+        for ref, commit in zip(table.refs, table.commits, strict=True)
+    ]
+    out = []
+    for spec in specs:
+        found = resolve(repo, spec, refs)
+        if found.ref not in positions:
+            raise RunNotFoundError(f"no run {spec!r}")
+        out.append(positions[found.ref])
+    return list(dict.fromkeys(out))
+
+
+def unknown_metric(name: str, existing: Sequence[str]) -> UsageError:
+    """An error naming the unknown metric ``name`` and the metrics that exist."""
+    if not existing:
+        return UsageError(f"no metric {name!r}: the runs chosen logged no metrics")
+    close = difflib.get_close_matches(name, existing, n=3)
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return UsageError(f"no metric {name!r}{hint}; the runs logged: {', '.join(existing)}")
+
+
+def _has_metric(table: RunTable, index: int, name: str) -> bool:
+    column = table.columns.get(f"metrics.{name}.last")
+    return column is not None and column[index] is not None
+
+
+def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
+    """The metrics.json of run commit ``commit``: ``{name: {steps, values, timestamps}}``."""
+    file = repo.folder_files(commit, ".gitxp", ["metrics.json"]).get("metrics.json")
+    if file is None or file[1] is None:
+        return {}
+    try:
+        data = json.loads(file[1])
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)}

@@ -1,0 +1,403 @@
+"""What ``gitxp ls`` and ``gitxp show`` print: runs as readable text or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from gitxp.configuration.dicts import iterate_flattened
+from gitxp.git.repo import GitRepo
+from gitxp.query.cache import RunTable
+from gitxp.store.runs import RunRecord, RunRef, list_runs, record
+
+STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
+
+
+def load_records(
+    repo: GitRepo, status: str | None = None, limit: int | None = None
+) -> list[RunRecord]:
+    """Runs newest first, optionally only those with ``status``, at most ``limit``."""
+    out = []
+    for ref in list_runs(repo):
+        rec = RunRecord.load(repo, ref)
+        if status and rec.info.get("status", "").upper() != status.upper():
+            continue
+        out.append(rec)
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def display_status(info: dict[str, Any], now: float | None = None) -> str:
+    """The status, with RUNNING runs whose heartbeat stopped marked as probably dead."""
+    status = str(info.get("status", "?"))
+    beat = record.parse_time(info.get("heartbeat"))
+    stale = beat is not None and (now or time.time()) - beat.timestamp() > STALE_AFTER
+    if status == "RUNNING" and stale:
+        return "RUNNING?"
+    return status
+
+
+def duration(info: dict[str, Any]) -> float | None:
+    """Seconds from start to stop (or to the last heartbeat while running)."""
+    start = record.parse_time(info.get("start_time"))
+    end = record.parse_time(info.get("stop_time") or info.get("heartbeat"))
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds()
+
+
+def format_duration(seconds: float | None) -> str:
+    """``3.2s``, ``4m05s``, ``2h13m``."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def local_time(text: str | None) -> str:
+    """An ISO time from a record shown in the local zone, to the minute."""
+    moment = record.parse_time(text)
+    return "" if moment is None else moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def differing_config(records: list[RunRecord]) -> list[str]:
+    """Dotted config keys whose values differ between ``records`` (``seed`` left out)."""
+    values: dict[str, set[str]] = {}
+    for rec in records:
+        for key, value in iterate_flattened(rec.config):
+            values.setdefault(key, set()).add(json.dumps(value, sort_keys=True))
+    keys = [
+        k
+        for k, v in values.items()
+        if len(v) > 1 or any(k not in dict(iterate_flattened(r.config)) for r in records)
+    ]
+    return sorted(k for k in keys if k != "seed")
+
+
+def unique_prefix_length(ids: list[str], minimum: int = 8) -> int:
+    """The shortest prefix length (≥ ``minimum``) that tells all ``ids`` apart."""
+    length = minimum
+    while length < 26 and len({i[:length] for i in ids}) < len(ids):
+        length += 1
+    return length
+
+
+def ls_rows(records: list[RunRecord]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of the ``gitxp ls`` table."""
+    keys = differing_config(records)
+    width = unique_prefix_length([r.ref.id for r in records])
+    header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT", *keys]
+    rows = []
+    for rec in records:
+        info = rec.info
+        flat = dict(iterate_flattened(rec.config))
+        label = info.get("experiment") or ""
+        if info.get("name"):
+            label = f"{label}/{info['name']}" if label else str(info["name"])
+        rows.append(
+            [
+                rec.ref.id[:width],
+                label,
+                display_status(info),
+                local_time(info.get("start_time")),
+                format_duration(duration(info)),
+                record.short_result(info.get("result"), 24),
+                *[_cell(flat.get(k)) for k in keys],
+            ]
+        )
+    return header, rows
+
+
+def ls_output(
+    repo: GitRepo,
+    status: str | None = None,
+    limit: int | None = None,
+    as_json: bool = False,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+) -> tuple[str, str]:
+    """What ``gitxp ls`` prints: (stdout text, a note for stderr); both may be empty.
+
+    Runs come from the query layer (:mod:`gitxp.query.frames`): ``where`` is a pandas query
+    expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
+    show instead of the default ones.
+    """
+    from gitxp.query.frames import pick_columns, select_rows
+
+    runs, rows = select_rows(repo, where=where, status=status, sort=sort)
+    if limit is not None:
+        rows = rows[: max(limit, 0)]
+    chosen = None
+    if columns:
+        from gitxp.query.frames import column_order
+
+        chosen = pick_columns(column_order(runs.columns), columns)
+    if as_json:
+        if chosen is not None:
+            return json.dumps(query_json(runs, rows, chosen), indent=2), ""
+        refs = [RunRef(runs.columns["id"][i], runs.refs[i], runs.commits[i]) for i in rows]
+        data = [run_json(RunRecord.load(repo, ref)) for ref in refs]
+        return json.dumps(data, indent=2), ""
+    if not rows:
+        if len(runs) == 0:
+            return "", "no runs yet: record one with 'gitxp run SCRIPT.py'"
+        return "", f"no run matches (of {len(runs)})"
+    shown = None if chosen is None else [c for c in chosen if c != "id"]
+    return table(*query_rows(runs, rows, shown)), ""
+
+
+def query_rows(
+    runs: RunTable, rows: list[int], columns: list[str] | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """The ``gitxp ls`` table of ``rows`` of a query table, with the cells of :func:`ls_rows`.
+
+    ``columns`` (query column names) replace the columns after ID.
+    """
+    ids = [runs.columns["id"][i] for i in rows] if rows else []
+    width = unique_prefix_length(ids)
+    view = _Rows(runs)
+    if columns is None:
+        keys = _differing_columns(runs, rows)
+        header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
+        header += [k.removeprefix("config.") for k in keys]
+    else:
+        keys = columns
+        header = ["ID", *(c if "." in c else c.upper() for c in columns)]
+    out = []
+    for i, run_id in zip(rows, ids, strict=True):
+        if columns is None:
+            label = view.get("experiment", i) or ""
+            name = view.get("name", i)
+            if name:
+                label = f"{label}/{name}" if label else str(name)
+            cells = [
+                label,
+                view.status(i),
+                view.local_time("start", i),
+                format_duration(view.duration(i)),
+                record.short_result(view.get("result", i), 24),
+            ]
+        else:
+            cells = []
+        cells += [view.cell(k, i) for k in keys]
+        out.append([run_id[:width], *cells])
+    return header, out
+
+
+def query_json(runs: RunTable, rows: list[int], columns: list[str]) -> list[dict[str, Any]]:
+    """``columns`` of ``rows`` as JSON data (times as ISO 8601 UTC)."""
+    view = _Rows(runs)
+    out = []
+    for i in rows:
+        item: dict[str, Any] = {}
+        for name in columns:
+            value = view.duration(i) if name == "duration" else view.get(name, i)
+            if name in _TIME_COLUMNS and value is not None:
+                value = record.iso(value / 1e6)
+            item[name] = value
+        out.append(item)
+    return out
+
+
+_TIME_COLUMNS = ("start", "stop", "heartbeat")
+
+
+class _Rows:
+    """Cells of a query table as ``ls`` shows them (times there are microseconds)."""
+
+    def __init__(self, runs: RunTable) -> None:
+        self.columns = runs.columns
+        self.now = time.time()
+
+    def get(self, name: str, i: int) -> Any:
+        column = self.columns.get(name)
+        return None if column is None else column[i]
+
+    def status(self, i: int) -> str:
+        """Like :func:`display_status`."""
+        status = str(self.get("status", i) or "?")
+        beat = self.get("heartbeat", i)
+        if status == "RUNNING" and beat is not None and self.now - beat / 1e6 > STALE_AFTER:
+            return "RUNNING?"
+        return status
+
+    def duration(self, i: int) -> float | None:
+        """Like :func:`duration`."""
+        start = self.get("start", i)
+        end = self.get("stop", i) or self.get("heartbeat", i)
+        return None if start is None or end is None else (end - start) / 1e6
+
+    def local_time(self, name: str, i: int) -> str:
+        """Like :func:`local_time`."""
+        micros = self.get(name, i)
+        if micros is None:
+            return ""
+        moment = datetime.fromtimestamp(micros / 1e6, tz=timezone.utc)
+        return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+    def cell(self, name: str, i: int) -> str:
+        if name == "status":
+            return self.status(i)
+        if name in _TIME_COLUMNS:
+            return self.local_time(name, i) or "-"
+        if name == "duration":
+            return format_duration(self.duration(i)) or "-"
+        value = self.get(name, i)
+        if name == "result":
+            return record.short_result(value, 24) or "-"
+        if name == "tags" and isinstance(value, list):
+            return ",".join(map(str, value)) or "-"
+        if type(value) is int or (type(value) is float and math.isfinite(value)):
+            return repr(value)  # what json.dumps writes, faster
+        return _cell(value)
+
+
+def _differing_columns(runs: RunTable, rows: list[int]) -> list[str]:
+    """``config.*`` columns whose values differ between ``rows`` (``seed`` left out)."""
+    keys = []
+    for name, column in runs.columns.items():
+        if not name.startswith("config.") or name == "config.seed":
+            continue
+        if len({_value_key(column[i]) for i in rows}) > 1:
+            keys.append(name)
+    return sorted(keys)
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable stand-in for ``value``: equal exactly when their JSON is."""
+    if value is None or type(value) in (str, int, bool):
+        return (type(value), value)
+    if type(value) is float and math.isfinite(value):
+        return (float, value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned columns separated by two spaces."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip()
+        for line in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
+    """One run as JSON data (``full`` adds metrics, host, env lock and output)."""
+    data = {**rec.info, "ref": rec.ref.ref, "commit": rec.ref.commit, "config": rec.config}
+    if full:
+        data.update(
+            metrics=rec.metrics,
+            host=rec.host,
+            env_lock=rec.env_lock,
+            output=rec.output,
+            snapshot_commit=rec.snapshot_commit,
+        )
+    return data
+
+
+def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) -> str:
+    """Everything recorded about a run, as readable sections."""
+    info = rec.info
+    lines = [f"run {rec.ref.id}  {display_status(info)}"]
+    fields = [
+        ("experiment", info.get("experiment")),
+        ("name", info.get("name")),
+        ("command", " ".join(info.get("command") or [])),
+        ("cwd", info.get("cwd")),
+        ("started", local_time(info.get("start_time")) + f"  ({info.get('start_time')})"),
+        ("stopped", info.get("stop_time")),
+        ("duration", format_duration(duration(info))),
+        ("heartbeat", info.get("heartbeat")),
+        ("exit code", info.get("exit_code")),
+        ("result", None if info.get("result") is None else json.dumps(info.get("result"))),
+        ("seed", info.get("seed")),
+        ("base", _base(info)),
+        ("comment", info.get("comment")),
+        ("tags", ", ".join(info.get("tags") or [])),
+        ("reproduces", info.get("reproduction_of")),
+        ("resumes", info.get("resumed_from")),
+        ("ref", f"{rec.ref.ref} ({rec.ref.commit[:12]}, snapshot {rec.snapshot_commit[:12]})"),
+    ]
+    lines += [f"  {k + ':':<12}{v}" for k, v in fields if v not in (None, "", [])]
+    if info.get("skipped_files"):
+        lines.append("  skipped (too large to snapshot):")
+        lines += [f"    {s['path']} ({s['size']} bytes)" for s in info["skipped_files"]]
+    lines += ["", "config:"]
+    lines += [
+        "  " + line for line in record.dump_yaml(rec.config).decode().splitlines() if rec.config
+    ]
+    lines += _metric_lines(rec.metrics)
+    if info.get("artifacts"):
+        lines += ["", "artifacts:"]
+        lines += [f"  {a['name']} ({a['size']} bytes)" for a in info["artifacts"]]
+    if info.get("info"):
+        lines += ["", "info:", "  " + json.dumps(info["info"], sort_keys=True)]
+    if info.get("fail_trace"):
+        lines += ["", "failure:"] + ["  " + x for x in str(info["fail_trace"]).splitlines()]
+    host = rec.host
+    python = host.get("python") or {}
+    cpu = host.get("cpu") or {}
+    lines += [
+        "",
+        "host:",
+        f"  {host.get('hostname', '?')}  {_os(host)}  "
+        f"python {python.get('version', '?')}  {cpu.get('model') or ''}".rstrip(),
+    ]
+    packages = [x for x in rec.env_lock.splitlines() if x and not x.startswith("#")]
+    lines += ["", f"environment: {len(packages)} packages (gitxp show --env to list)"]
+    if full_env:
+        lines += ["  " + x for x in rec.env_lock.splitlines()]
+    out = rec.output.splitlines()
+    if out:
+        shown = out if output_lines < 0 else out[-output_lines:]
+        cut = f", last {len(shown)} of {len(out)} lines" if len(shown) < len(out) else ""
+        lines += ["", f"output{cut}:"] + ["  " + x for x in shown]
+    return "\n".join(lines)
+
+
+def _base(info: dict[str, Any]) -> str | None:
+    base = info.get("base_commit")
+    where = info.get("branch") or ("detached HEAD" if info.get("detached") else None)
+    if base is None:
+        return f"no commits yet ({where})" if where else "no commits yet"
+    text = f"{base[:12]} on {where}" if where else base[:12]
+    return text + (" + uncommitted changes" if info.get("dirty") else "")
+
+
+def _os(host: dict[str, Any]) -> str:
+    os_info = host.get("os")
+    if isinstance(os_info, dict):
+        return str(os_info.get("distro") or os_info.get("system") or "")
+    return str(os_info or "")
+
+
+def _metric_lines(metrics: dict[str, dict[str, list[Any]]]) -> list[str]:
+    if not metrics:
+        return []
+    lines = ["", "metrics:"]
+    for name, series in sorted(metrics.items()):
+        values = series.get("values") or []
+        if not values:
+            continue
+        lines.append(
+            f"  {name}: last {values[-1]:g}  min {min(values):g}  max {max(values):g}  "
+            f"({len(values)} values, steps {series['steps'][0]}..{series['steps'][-1]})"
+        )
+    return lines

@@ -1,0 +1,397 @@
+"""Reading runs from git as flat rows: what the query cache (:mod:`gitxp.query.cache`) holds.
+
+A row holds a run's ``run.json`` fields, its config flattened to ``config.<dotted key>``
+and ``metrics.<name>.last|min|max``. Times are integer microseconds since the Unix epoch
+(UTC); everything else is plain JSON data.
+
+A first query over thousands of runs reads all of them, so this is written for speed: one
+tree lookup per run, objects read without re-hashing, host facts and configs parsed once
+per blob, the per-step arrays of metrics.json skipped, the config.yaml that
+``record.dump_yaml`` writes parsed without PyYAML's slow constructor, and the work shared
+out between helper processes (``python -m gitxp.query.rows``) when there is a lot of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
+from gitxp.store import record
+
+PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
+MAX_WORKERS = 8
+STATS = ("last", "min", "max")
+
+# run.json fields copied into a row as they are (times are converted, see _TIMES).
+_FIELDS = (
+    "experiment",
+    "name",
+    "status",
+    "result",
+    "exit_code",
+    "base_commit",
+    "branch",
+    "dirty",
+    "seed",
+    "comment",
+)
+_TIMES = {"start": "start_time", "stop": "stop_time", "heartbeat": "heartbeat"}
+# The bulky per-step arrays of metrics.json, skipped when only a summary is needed.
+_ARRAYS = re.compile(rb'("(?:steps|timestamps|values)"\s*:\s*)\[[^\]]*\]')
+_VALUES = re.compile(rb'"values"\s*:\s*\[([^\]]*)\]')
+
+
+def read_rows(
+    repo: GitRepo, runs: Sequence[tuple[str, str]], workers: int | None = None
+) -> list[dict[str, Any]]:
+    """The rows of ``runs`` (``(ref, commit)`` pairs), read from their record commits.
+
+    Thousands of runs (a first query, a big fetch) are shared out between this process
+    and ``workers - 1`` helper processes (default: one per CPU, at most
+    :data:`MAX_WORKERS`; ``GITXP_QUERY_WORKERS=1`` turns helpers off). A helper that
+    fails costs only time: its share is then read here.
+    """
+    if workers is None:
+        workers = _default_workers(len(runs))
+    if workers <= 1:
+        return _read_here(repo, runs)
+    size = -(-len(runs) // workers)
+    shares = [runs[i : i + size] for i in range(0, len(runs), size)]
+    helpers = [_start_helper(repo, share) for share in shares[1:]]
+    try:
+        rows = _read_here(repo, shares[0])
+        for helper, share in zip(helpers, shares[1:], strict=True):
+            got = _finish_helper(helper, len(share))
+            rows += got if got is not None else _read_here(repo, share)
+    finally:
+        for helper in helpers:
+            if helper is not None and helper.poll() is None:  # interrupted: stop them
+                helper.kill()
+                helper.wait()
+    return rows
+
+
+def _read_here(repo: GitRepo, runs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    memo: dict[str, Any] = {}  # parsed host.json / config.yaml by blob id: often shared
+    with unverified_reads():
+        return [read_row(repo, ref, commit, memo) for ref, commit in runs]
+
+
+def _default_workers(count: int) -> int:
+    setting = os.environ.get("GITXP_QUERY_WORKERS", "")
+    if setting.isdigit():
+        return max(1, int(setting))
+    if count < PARALLEL_FROM:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS, count // (PARALLEL_FROM // 2)))  # ≥ 1500 runs each
+
+
+def _start_helper(
+    repo: GitRepo, share: Sequence[tuple[str, str]]
+) -> subprocess.Popen[bytes] | None:
+    env = {**os.environ, "GITXP_QUERY_WORKERS": "1"}
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gitxp.query.rows", str(repo.workdir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=repo.git_dir,  # not the user's folder: its files must not shadow modules
+        )
+    except OSError:
+        return None
+    stdin = proc.stdin
+    assert stdin is not None
+    data = json.dumps([list(item) for item in share]).encode()
+
+    def feed() -> None:  # in a thread: this process reads its own share meanwhile
+        try:
+            stdin.write(data)
+            stdin.close()
+        except OSError:
+            pass  # the helper died: _finish_helper sees its exit status
+
+    threading.Thread(target=feed, name="gitxp-query-feed", daemon=True).start()
+    return proc
+
+
+def _finish_helper(proc: subprocess.Popen[bytes] | None, count: int) -> list[dict[str, Any]] | None:
+    if proc is None:
+        return None
+    assert proc.stdout is not None
+    try:
+        data = proc.stdout.read()
+    finally:
+        proc.stdout.close()
+        proc.wait()
+    if proc.returncode != 0:
+        return None
+    try:
+        rows = pickle.loads(data)  # written by our own helper process
+    except Exception:
+        return None
+    return rows if isinstance(rows, list) and len(rows) == count else None
+
+
+def _helper_main(argv: list[str]) -> int:
+    """A helper process: read the runs given on stdin, write their rows (pickled) to stdout."""
+    runs = [(str(ref), str(commit)) for ref, commit in json.loads(sys.stdin.buffer.read())]
+    rows = _read_here(GitRepo(argv[0]), runs)
+    sys.stdout.buffer.write(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+    return 0
+
+
+_RECORD_FILES = ("run.json", "config.yaml", "metrics.json", "host.json")
+
+
+def read_row(
+    repo: GitRepo, ref: str, commit: str, memo: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One run's flat row from the ``.gitxp/`` folder of ``commit``.
+
+    ``memo`` keeps parsed host facts and configs by blob id across calls: runs of one
+    machine share their host.json, and repeated configs their config.yaml.
+    """
+    memo = {} if memo is None else memo
+    files = repo.folder_files(commit, record.RECORD_DIR, _RECORD_FILES, known=memo)
+    info = _json_dict(files.get("run.json")) or {"status": "UNKNOWN"}
+    row: dict[str, Any] = {"id": ref.removeprefix(RUNS_PREFIX), "ref": ref, "commit": commit}
+    for name in _FIELDS:
+        row[name] = info.get(name)
+    for column, key in _TIMES.items():
+        row[column] = micros(info.get(key))
+    tags = info.get("tags")
+    row["tags"] = list(tags) if isinstance(tags, list) else []
+    host = _memo(memo, files.get("host.json"), _json_dict)
+    row["host"] = host.get("hostname") if isinstance(host, dict) else None
+    scalars = memo.setdefault("scalars", {})
+    row.update(_memo(memo, files.get("config.yaml"), lambda f: _config_items(f, scalars)) or ())
+    metrics = files.get("metrics.json")
+    if metrics is not None and metrics[1] is not None:
+        for name, stats in metric_summary(metrics[1]).items():
+            for stat, value in zip(STATS, stats, strict=True):
+                row[f"metrics.{name}.{stat}"] = value
+    return row
+
+
+def micros(text: Any) -> int | None:
+    """An ISO 8601 time from a record as microseconds since the epoch (None if absent)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return round(moment.timestamp() * 1_000_000)
+
+
+def flatten(value: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    """``(prefix.dotted.key, leaf)`` pairs; an empty dict is a leaf, like the config's own."""
+    out: list[tuple[str, Any]] = []
+    stack = [(prefix, value)]
+    while stack:
+        path, node = stack.pop()
+        for key, sub in node.items():
+            if isinstance(sub, Mapping) and sub:
+                stack.append((f"{path}.{key}", sub))
+            else:
+                out.append((f"{path}.{key}", sub))
+    return out
+
+
+def metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
+    """``{name: (last, min, max)}`` of a metrics.json, without parsing steps and timestamps.
+
+    The per-step arrays become ``0`` before the JSON is parsed; the ``values`` arrays,
+    found in document order (the order of the parsed keys), are parsed alone. Anything
+    unexpected falls back to parsing the whole file.
+    """
+    try:
+        arrays = _VALUES.findall(raw)
+        skeleton = json.loads(_ARRAYS.sub(rb"\g<1>0", raw))
+        names = [
+            name
+            for name, series in skeleton.items()
+            if isinstance(series, dict) and series.get("values") == 0
+        ]
+        if len(names) != len(arrays) or len(names) != len(skeleton):
+            raise ValueError("not the layout the fast path knows")
+        return {
+            str(name): _stats(list(map(float, array.split(b","))))
+            for name, array in zip(names, arrays, strict=True)
+            if array.strip()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return _slow_metric_summary(raw)
+
+
+def _stats(numbers: list[float]) -> tuple[float, float, float]:
+    """(last, min, max); NaN values count as last but not for min and max."""
+    low, high = min(numbers), max(numbers)
+    if low != low or high != high:  # NaN came first: min/max need the others
+        finite = [x for x in numbers if x == x] or [numbers[-1]]
+        low, high = min(finite), max(finite)
+    return numbers[-1], low, high
+
+
+def _slow_metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
+    """:func:`metric_summary` by parsing the whole file (any layout a reader accepts)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    out = {}
+    for name, series in data.items() if isinstance(data, dict) else ():
+        values = series.get("values") if isinstance(series, dict) else None
+        numbers = [
+            float(v)
+            for v in values or ()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
+        if numbers:
+            out[str(name)] = _stats(numbers)
+    return out
+
+
+def _json_dict(file: tuple[str, bytes | None] | None) -> dict[str, Any] | None:
+    if file is None or file[1] is None:
+        return None
+    try:
+        data = json.loads(file[1])
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _config_items(file: tuple[str, bytes | None], scalars: dict[str, Any]) -> list[tuple[str, Any]]:
+    config = load_config(file[1] or b"", scalars)
+    return flatten(config, "config") if isinstance(config, dict) else []
+
+
+def load_config(data: bytes, scalars: dict[str, Any] | None = None) -> Any:
+    """A config.yaml parsed as ``yaml.safe_load`` would (None if it is not valid YAML).
+
+    The block mappings of one-line scalars that ``record.dump_yaml`` writes take a fast
+    path (PyYAML's constructor costs more than reading the run); ``scalars`` caches the
+    scalar texts it resolved. Anything else goes to PyYAML's safe loader.
+    """
+    import yaml
+
+    scalars = {} if scalars is None else scalars
+    try:
+        text = data.decode()
+        return _simple_yaml(text, scalars)
+    except (_NotSimpleError, UnicodeDecodeError):
+        pass
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(data, Loader=loader)  # CSafeLoader: a safe loader
+    except yaml.YAMLError:
+        return None
+
+
+class _NotSimpleError(Exception):
+    """The text is more than a block mapping of one-line scalars."""
+
+
+_YAML_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_YAML_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
+_YAML_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
+_YAML_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_YAML_WORDS = frozenset(
+    f(w)
+    for w in ("y", "n", "yes", "no", "true", "false", "on", "off", "null")
+    for f in (str.lower, str.title, str.upper)
+)
+
+
+def _simple_yaml(text: str, scalars: dict[str, Any]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    # (indentation of the mapping's keys or None until its first key, mapping,
+    #  the mapping holding it, its key there, indentation of that key)
+    stack: list[list[Any]] = [[0, root, None, None, -1]]
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        match = _YAML_LINE.fullmatch(line)
+        if match is None or match.group(2) in _YAML_WORDS:
+            raise _NotSimpleError
+        indent, key, value = len(match.group(1)), match.group(2), match.group(3)
+        top = stack[-1]
+        if top[0] is None:  # the first line after "key:"
+            if indent > top[4]:
+                top[0] = indent
+            else:  # "key:" with nothing below is null
+                top[2][top[3]] = None
+                stack.pop()
+        while stack[-1][0] > indent:
+            stack.pop()
+        entry = stack[-1]
+        if entry[0] != indent or key in entry[1]:
+            raise _NotSimpleError
+        if value is None or value == "":
+            child: dict[str, Any] = {}
+            entry[1][key] = child
+            stack.append([None, child, entry[1], key, indent])
+        else:
+            entry[1][key] = _scalar(value, scalars)
+    if stack[-1][0] is None:
+        stack[-1][2][stack[-1][3]] = None
+    if not root:
+        raise _NotSimpleError  # an empty document is null, not {}
+    return root
+
+
+def _scalar(text: str, scalars: dict[str, Any]) -> Any:
+    if text in scalars:
+        return scalars[text]
+    if _YAML_INT.fullmatch(text):
+        value: Any = int(text)
+    elif _YAML_FLOAT.fullmatch(text):
+        value = float(text)
+    elif _YAML_WORD.fullmatch(text) and text not in _YAML_WORDS:
+        value = text
+    elif text[0] in "|>&*!%@`?#" or ": " in text or " #" in text or text[-1] == ":":
+        raise _NotSimpleError
+    else:
+        import yaml
+
+        try:
+            value = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            raise _NotSimpleError from None
+        if isinstance(value, (dict, list)):
+            if value:
+                raise _NotSimpleError  # flow collections: leave them to PyYAML whole
+            return type(value)()  # a fresh {} or [] for every config
+    scalars[text] = value
+    return value
+
+
+def _memo(memo: dict[str, Any], file: tuple[str, bytes | None] | None, load: Any) -> Any:
+    """``load(file)``, or what it gave for the same blob id before."""
+    if file is None:
+        return None
+    oid = file[0]
+    if oid not in memo:
+        memo[oid] = load(file)
+    return memo[oid]
+
+
+if __name__ == "__main__":
+    sys.exit(_helper_main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Re-running a recorded run in a clean worktree and judging whether it matched."""

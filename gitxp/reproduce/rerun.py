@@ -1,0 +1,486 @@
+"""``gitxp reproduce`` and ``gitxp run --resume``: run a recorded run's sources again.
+
+Both check the run's sources out in a temporary linked worktree (the user's working tree
+is never touched), start the run's command there through the ordinary ``gitxp run``
+supervisor, and record the new run in the user's repository with the *original* sources,
+linked by ``reproduction_of`` or ``resumed_from``. ``reproduce`` then compares the two runs
+and returns a :class:`Verdict`. See ``docs/reproduction.md`` for what is and is not
+guaranteed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gitxp.configuration.dicts import iterate_flattened
+from gitxp.configuration.withargs import split_with
+from gitxp.errors import UsageError
+from gitxp.git.repo import GitRepo, Identity
+from gitxp.machine.lock import env_lock, parse_env_lock, python_version_of_lock
+from gitxp.machine.venv import venv_python
+from gitxp.query.diff import (
+    PackageDiff,
+    artifact_ids,
+    config_diff,
+    how_far,
+    package_diff,
+    python_version,
+    show_value,
+    values_close,
+)
+from gitxp.query.listing import table
+from gitxp.store.ids import new_run_id
+from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, run_ref
+from gitxp.store.restore import (
+    extract_artifacts,
+    recorded_snapshot,
+    remove_stale_worktrees,
+    temporary_worktree,
+)
+from gitxp.store.runs import RunRecord, RunRef, resolve
+from gitxp.supervise.runner import RunOptions, run
+
+RESUMABLE = frozenset({"INTERRUPTED", "DIED", "FAILED"})
+_PYTHON = re.compile(r"^python(\d+(\.\d+)*)?$")
+
+Echo = Callable[[str], None]
+Confirm = Callable[[str], bool]
+
+
+@dataclass
+class ReproduceOptions:
+    """The options of ``gitxp reproduce``."""
+
+    env: str = "current"  # "current": this interpreter (or ``python``); "venv": built from the lock
+    python: str | None = None
+    strict: bool = False
+    rtol: float = 0.0
+    atol: float = 0.0
+    yes: bool = False
+    keep_worktree: bool = False
+    beat_interval: float = DEFAULT_BEAT_INTERVAL
+
+
+@dataclass
+class Check:
+    """One line of the verdict: what was compared, both values, and the outcome."""
+
+    what: str
+    original: str
+    reproduction: str
+    verdict: str  # match | differs | drift
+    detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    """The outcome of a reproduction."""
+
+    original: str
+    reproduction: str | None
+    checks: list[Check]
+    environment: list[Check]
+    strict: bool
+    tolerance: str
+
+    @property
+    def differing(self) -> list[Check]:
+        """The checks that failed (environment drift only with ``strict``)."""
+        out = [c for c in self.checks if c.verdict != "match"]
+        if self.strict:
+            out += [c for c in self.environment if c.verdict != "match"]
+        return out
+
+    @property
+    def drift(self) -> list[Check]:
+        """Environment checks that found a difference."""
+        return [c for c in self.environment if c.verdict != "match"]
+
+    @property
+    def reproduced(self) -> bool:
+        """Whether every value matched (and, with ``strict``, the environment too)."""
+        return self.reproduction is not None and not self.differing
+
+    def summary(self) -> str:
+        """The last line: ``reproduced: …`` or ``NOT reproduced: …``."""
+        total = len(self.checks) + (len(self.environment) if self.strict else 0)
+        if self.reproduced:
+            text = f"reproduced: all {total} checks matched {self.tolerance}"
+            if self.drift:
+                names = ", ".join(c.what for c in self.drift)
+                text += f", with environment drift ({names}; --strict makes that a failure)"
+            return text
+        if self.reproduction is None:
+            return "NOT reproduced: " + ", ".join(c.what for c in self.differing)
+        names = ", ".join(c.what for c in self.differing)
+        return f"NOT reproduced: {len(self.differing)} of {total} checks differ ({names})"
+
+    def table(self) -> str:
+        """The verdict table with the summary line."""
+        rows = []
+        for check in [*self.checks, *self.environment]:
+            rows.append(["  " + check.what, check.original, check.reproduction, check.verdict])
+            rows += [["      " + line, "", "", ""] for line in check.detail]
+        new = self.reproduction or "-"
+        head = f"reproduction of run {self.original} → run {new}"
+        header = ["  what", "original", "reproduction", "verdict"]
+        return f"{head}\n\n{table(header, rows)}\n\n{self.summary()}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict as JSON data."""
+
+        def rows(checks: list[Check]) -> list[dict[str, Any]]:
+            return [c.__dict__ for c in checks]
+
+        return {
+            "original": self.original,
+            "reproduction": self.reproduction,
+            "reproduced": self.reproduced,
+            "checks": rows(self.checks),
+            "environment": rows(self.environment),
+            "summary": self.summary(),
+        }
+
+
+# -- what to run -------------------------------------------------------------------------
+
+
+def rerun_args(info: dict[str, Any], python: str | None = None) -> list[str]:
+    """``gitxp run`` arguments that start the run's recorded command again.
+
+    A ``.py`` script started by an interpreter is given to ``gitxp run`` without the
+    interpreter (so the chosen one starts it); another ``python …`` command gets the
+    chosen interpreter. A recorded seed is passed as ``with seed=N`` unless given already.
+    """
+    command = [str(c) for c in info.get("command") or []]
+    if not command:
+        raise UsageError(f"run {info.get('id')} recorded no command, so it cannot be run again")
+    if _PYTHON.match(os.path.basename(command[0])):
+        if len(command) > 1 and command[1].endswith(".py"):
+            command = command[1:]
+        elif python:
+            command = [python, *command[1:]]
+    seed = info.get("seed")
+    if seed is not None:
+        before, tokens = split_with(command)
+        if not any(t.split("=", 1)[0].strip() == "seed" for t in tokens):
+            command = [*before, "with", *tokens, f"seed={seed}"]
+    return command
+
+
+def _in_worktree(args: list[str], workdir: Path, worktree: Path, run_dir: Path) -> list[str]:
+    """Arguments naming a file of the user's working tree by absolute path, made relative
+    paths into the worktree (``python /home/me/project/train.py`` records that path)."""
+    out = []
+    for arg in args:
+        if os.path.isabs(arg):
+            try:
+                arg = os.path.relpath(worktree / Path(arg).relative_to(workdir), run_dir)
+            except ValueError:
+                pass
+        out.append(arg)
+    return out
+
+
+def _run_dir(worktree: Path, info: dict[str, Any]) -> tuple[Path, str]:
+    cwd = str(info.get("cwd") or ".")
+    if os.path.isabs(cwd) or ".." in Path(cwd).parts:
+        cwd = "."
+    path = worktree / cwd
+    path.mkdir(parents=True, exist_ok=True)
+    return path, cwd
+
+
+# -- who made it ----------------------------------------------------------------------------
+
+
+def foreign_maker(repo: GitRepo, rec: RunRecord) -> Identity | None:
+    """The author of the run when that is not the current git user (by email), else None."""
+    author = repo.author(rec.snapshot_commit)
+    me = str(repo.signature().email or "")
+    return None if author.email.strip().lower() == me.strip().lower() else author
+
+
+def confirm_foreign(
+    repo: GitRepo, rec: RunRecord, args: list[str], yes: bool, confirm: Confirm, verb: str
+) -> None:
+    """Show who made a run recorded by someone else and ask before running its code."""
+    maker = foreign_maker(repo, rec)
+    if maker is None:
+        return
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(maker.time))
+    host = rec.host.get("hostname") or "an unknown host"
+    question = (
+        f"run {rec.ref.id} was recorded by {maker.name} <{maker.email}> on {host} at {when}.\n"
+        f"{verb} runs its code on this machine:\n"
+        f"  command: {' '.join(args)}\n"
+        f"  in:      {rec.info.get('cwd') or '.'} of its sources\n"
+        f"Run it?"
+    )
+    if yes:
+        return
+    if not confirm(question):
+        raise UsageError(
+            f"not run: run {rec.ref.id} was made by {maker.name} <{maker.email}>; "
+            "pass --yes to run it without asking"
+        )
+
+
+# -- environment ---------------------------------------------------------------------------
+
+
+def environment_checks(rec: RunRecord, lock_now: str) -> list[Check]:
+    """The run's Python version and packages compared with the environment ``lock_now``."""
+    py_then = python_version(rec) or "?"
+    py_now = python_version_of_lock(lock_now) or "?"
+    packages: PackageDiff = package_diff(rec.env_lock, lock_now)
+    n_then = len(parse_env_lock(rec.env_lock))
+    n_now = len(parse_env_lock(lock_now))
+    return [
+        Check("python", py_then, py_now, "match" if py_then == py_now else "drift"),
+        Check(
+            "packages",
+            f"{n_then} packages",
+            f"{n_now} packages",
+            "drift" if packages else "match",
+            packages.lines(added="+ (only here)", removed="- (missing here)"),
+        ),
+    ]
+
+
+# -- comparing ----------------------------------------------------------------------------
+
+
+def compare_runs(
+    repo: GitRepo, original: RunRecord, new: RunRecord, rtol: float, atol: float
+) -> list[Check]:
+    """Status, config, result, the last value of every metric and every artifact."""
+    a, b = original.info, new.info
+    checks = [_check("status", a.get("status"), b.get("status"), 0.0, 0.0)]
+    if b.get("status") not in ("COMPLETED", a.get("status")) and b.get("fail_trace"):
+        checks[-1].detail = str(b["fail_trace"]).strip().splitlines()[-3:]
+    diff = config_diff(original.config, new.config)
+    keys = [f"~ {k}: {show_value(x)} → {show_value(y)}" for k, (x, y) in diff["changed"].items()]
+    keys += [f"+ {k}: {show_value(v)}" for k, v in diff["added"].items()]
+    keys += [f"- {k}: {show_value(v)}" for k, v in diff["removed"].items()]
+    n_a, n_b = len(_leaves(original.config)), len(_leaves(new.config))
+    checks.append(
+        Check(
+            "config",
+            f"{n_a} key{'' if n_a == 1 else 's'}",
+            f"{n_b} key{'' if n_b == 1 else 's'}",
+            "differs" if keys else "match",
+            keys,
+        )
+    )
+    if "result" in a or "result" in b:
+        checks.append(_check("result", a.get("result"), b.get("result"), rtol, atol))
+    metrics_a, metrics_b = original.metrics, new.metrics
+    for name in sorted(set(metrics_a) | set(metrics_b)):
+        checks.append(
+            _check(
+                f"metric {name}", _last(metrics_a.get(name)), _last(metrics_b.get(name)), rtol, atol
+            )
+        )
+    files_a, files_b = artifact_ids(repo, original), artifact_ids(repo, new)
+    for name in sorted(set(files_a) | set(files_b)):
+        x, y = files_a.get(name), files_b.get(name)
+        checks.append(
+            Check(
+                f"artifact {name}",
+                f"blob {x[:10]}" if x else "-",
+                f"blob {y[:10]}" if y else "-",
+                "match" if x == y else "differs",
+            )
+        )
+    return checks
+
+
+_ABSENT = object()
+
+
+def _last(series: dict[str, Any] | None) -> Any:
+    values = (series or {}).get("values") or []
+    return values[-1] if values else _ABSENT
+
+
+def _leaves(config: dict[str, Any]) -> list[str]:
+    return [k for k, _ in iterate_flattened(config)]
+
+
+def _check(what: str, a: Any, b: Any, rtol: float, atol: float) -> Check:
+    shown_a = "-" if a is _ABSENT else show_value(a, 24)
+    shown_b = "-" if b is _ABSENT else show_value(b, 24)
+    if a is _ABSENT or b is _ABSENT:
+        return Check(what, shown_a, shown_b, "differs")
+    if values_close(a, b, rtol, atol):
+        return Check(what, shown_a, shown_b, "match")
+    far = how_far(a, b)
+    return Check(what, shown_a, shown_b, f"differs {far}".strip())
+
+
+# -- reproduce -----------------------------------------------------------------------------
+
+
+def reproduce(
+    repo: GitRepo,
+    spec: str,
+    options: ReproduceOptions,
+    *,
+    echo: Echo,
+    confirm: Confirm,
+) -> Verdict:
+    """Run ``spec``'s sources again in a temporary worktree and compare the two runs."""
+    if options.env not in ("current", "venv"):
+        raise UsageError("--env must be 'current' or 'venv'")
+    if options.env == "venv" and options.python:
+        raise UsageError("--python picks the interpreter for --env current; not both")
+    rec = RunRecord.load(repo, resolve(repo, spec))
+    status = rec.info.get("status")
+    if status in ("RUNNING", "QUEUED"):
+        raise UsageError(f"run {rec.ref.id} is {status}: reproduce a run that has finished")
+    remove_stale_worktrees(repo)
+    # Ask before anything of someone else's runs: building a venv runs package code too.
+    verb = (
+        "Reproducing it" if options.env == "current" else "Installing its env lock and running it"
+    )
+    confirm_foreign(repo, rec, rerun_args(rec.info), options.yes, confirm, verb)
+    if options.env == "venv":
+        python: str | None = str(venv_python(repo, rec.env_lock, echo))
+    else:
+        python = options.python
+    args = rerun_args(rec.info, python)
+    tolerance = (
+        "exactly"
+        if not (options.rtol or options.atol)
+        else f"within rtol={options.rtol:g} atol={options.atol:g}"
+    )
+    environment = environment_checks(rec, env_lock(python))
+    verdict = Verdict(rec.ref.id, None, [], environment, options.strict, tolerance)
+    drift = verdict.drift
+    for check in drift:
+        echo(f"gitxp: environment drift: {check.what} {check.original} → {check.reproduction}")
+        for line in check.detail[:20]:
+            echo(f"gitxp:   {line}")
+    if options.strict and drift:
+        return verdict  # --strict: no point in running what is already a failure
+    for skipped in rec.info.get("skipped_files") or []:
+        echo(f"gitxp: warning: {skipped.get('path')} was too large to record; running without it")
+    new_id = new_run_id()
+    with temporary_worktree(repo, rec, keep=options.keep_worktree) as worktree:
+        run_dir, rel_cwd = _run_dir(worktree, rec.info)
+        echo(f"gitxp: reproducing run {rec.ref.id} in {worktree}")
+        run_options = RunOptions(
+            name=rec.info.get("name"),
+            capture=str(rec.info.get("capture") or "fd"),
+            beat_interval=options.beat_interval,
+            python=python,
+            run_id=new_id,
+            cwd=str(run_dir),
+            snapshot=recorded_snapshot(repo, rec),
+            record_cwd=rel_cwd,
+            extra={"reproduction_of": rec.ref.id},
+            env=_venv_env(python) if options.env == "venv" and python else {},
+        )
+        run(repo, _in_worktree(args, repo.workdir, worktree, run_dir), run_options)
+        if options.keep_worktree:
+            echo(f"gitxp: kept the worktree at {worktree} (remove it with 'git worktree remove')")
+    ref = run_ref(new_id)
+    target = repo.ref_target(ref)
+    if target is None:
+        raise UsageError(f"the reproduction {new_id} left no record (was it deleted?)")
+    new = RunRecord.load(repo, RunRef(new_id, ref, target))
+    verdict.reproduction = new_id
+    verdict.checks = compare_runs(repo, rec, new, options.rtol, options.atol)
+    return verdict
+
+
+def _venv_env(python: str) -> dict[str, str]:
+    root = Path(python).parent.parent
+    return {
+        "VIRTUAL_ENV": str(root),
+        "PATH": str(root / "bin") + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+# -- gitxp run --resume --------------------------------------------------------------------
+
+
+def resume(
+    repo: GitRepo,
+    spec: str,
+    args: list[str],
+    options: RunOptions,
+    *,
+    yes: bool,
+    echo: Echo,
+    confirm: Confirm,
+) -> int:
+    """Continue run ``spec`` as a new run: its original sources, its artifacts at hand.
+
+    The previous run's artifacts are extracted to a temporary folder named by
+    ``$GITXP_RESUME_DIR`` (``gitxp.resume_artifact(name)`` finds them); the new run's
+    record says ``resumed_from``. ``args`` default to the previous run's command.
+    """
+    from gitxp.api import RESUME_DIR_ENV, RESUMED_FROM_ENV
+
+    rec = RunRecord.load(repo, resolve(repo, spec))
+    status = rec.info.get("status")
+    if status not in RESUMABLE:
+        hint = "it is still running" if status == "RUNNING" else "start a new run instead"
+        raise UsageError(
+            f"run {rec.ref.id} is {status}; only INTERRUPTED, DIED or FAILED runs can be "
+            f"resumed ({hint})"
+        )
+    remove_stale_worktrees(repo)
+    args = list(args) or rerun_args(rec.info, options.python)
+    confirm_foreign(repo, rec, args, yes, confirm, "Resuming it")
+    with (
+        temporary_worktree(repo, rec) as worktree,
+        tempfile.TemporaryDirectory(prefix="gitxp-resume-") as previous,
+    ):
+        names = extract_artifacts(repo, rec, Path(previous))
+        run_dir, rel_cwd = _run_dir(worktree, rec.info)
+        echo(
+            f"gitxp: resuming run {rec.ref.id} ({status}) from its own sources; "
+            f"{len(names)} artifact{'s' if len(names) != 1 else ''} in ${RESUME_DIR_ENV}"
+        )
+        options = replace(
+            options,
+            name=options.name or rec.info.get("name"),
+            cwd=str(run_dir),
+            snapshot=recorded_snapshot(repo, rec),
+            record_cwd=rel_cwd,
+            extra={**options.extra, "resumed_from": rec.ref.id},
+            env={**options.env, RESUME_DIR_ENV: previous, RESUMED_FROM_ENV: rec.ref.id},
+        )
+        return run(repo, _in_worktree(args, repo.workdir, worktree, run_dir), options)
+
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send everything written to file descriptor 1 to 2 meanwhile (for ``--json``)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def verdict_json(verdict: Verdict) -> str:
+    """``gitxp reproduce --json``."""
+    return json.dumps(verdict.as_json(), indent=2, ensure_ascii=False)

@@ -1,0 +1,145 @@
+"""Naming a remote and finding its credentials (no dulwich here: cheap to import).
+
+A remote is a configured git remote name (default ``git config gitxp.remote``, else
+``origin``) or a URL or path. Credentials for http(s) come from the URL, from
+``GITXP_USERNAME``/``GITXP_PASSWORD``, or from git's credential helpers; every message
+shows URLs through :func:`mask_url`, which scrubs the password.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from gitxp.errors import RemoteError
+from gitxp.git.repo import GitRepo
+
+USERNAME_ENV = "GITXP_USERNAME"
+PASSWORD_ENV = "GITXP_PASSWORD"
+
+
+# -- naming a remote ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A remote to talk to: a configured name (or None) and its URL (may hold secrets)."""
+
+    name: str | None
+    url: str
+
+    @property
+    def label(self) -> str:
+        """How messages name this remote: its name, or its URL without the password."""
+        return self.name or mask_url(self.url)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``."""
+    parts = urlsplit(url) if "://" in url else None
+    if parts is None or parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _is_url(text: str) -> bool:
+    """``scheme://…`` or scp-like ``[user@]host:path`` (a colon before the first slash)."""
+    if "://" in text:
+        return True
+    head, colon, _ = text.partition(":")
+    return bool(colon) and "/" not in head and len(head) > 1
+
+
+def _path_like(text: str) -> bool:
+    """Whether ``text`` reads as a filesystem path (run ids and ``refs/…`` do not)."""
+    return text.startswith((".", "~", os.sep)) or (os.sep in text and not text.startswith("refs/"))
+
+
+def local_path(url: str) -> str | None:
+    """The filesystem path of a local remote, or None for a network URL."""
+    if url.startswith("file://"):
+        return unquote(urlsplit(url).path)
+    return None if _is_url(url) else url
+
+
+def resolve_remote(repo: GitRepo, spec: str | None, push: bool = False) -> Remote:
+    """The remote named by ``spec``: a configured remote name or a URL/path.
+
+    None means ``git config gitxp.remote``, else ``origin``. A configured remote's
+    ``pushurl`` is used for pushes, as git does; relative paths in the configuration
+    are relative to the top of the working tree.
+    """
+    name = spec or repo.config_value("gitxp.remote") or "origin"
+    url = (push and repo.config_value(f"remote.{name}.pushurl")) or repo.config_value(
+        f"remote.{name}.url"
+    )
+    if url:
+        local = local_path(url)
+        if local is not None and not os.path.isabs(os.path.expanduser(local)):
+            url = str(repo.workdir / local)
+        return Remote(name, url)
+    if spec is not None and (
+        _is_url(spec) or _path_like(spec) or os.path.isdir(os.path.expanduser(spec))
+    ):
+        local = local_path(spec)
+        return Remote(None, os.path.abspath(os.path.expanduser(local)) if local else spec)
+    if spec is None:
+        raise RemoteError(
+            f"no remote named {name!r}: add one with 'git remote add {name} URL', "
+            "name one, or set 'git config gitxp.remote NAME'"
+        )
+    raise RemoteError(
+        f"{spec!r} is neither a remote of this repository nor a URL or a repository path; "
+        "'git remote -v' lists the remotes"
+    )
+
+
+def looks_like_remote(repo: GitRepo, text: str) -> bool:
+    """Whether ``text`` names a remote (configured name, URL or existing directory)."""
+    if repo.config_value(f"remote.{text}.url"):
+        return True
+    return _is_url(text) or _path_like(text) or os.path.isdir(os.path.expanduser(text))
+
+
+# -- credentials ----------------------------------------------------------------------
+
+
+@dataclass
+class Credentials:
+    username: str | None = None
+    password: str | None = None
+    source: str = "none"  # "url", "env", "helper" or "none"
+
+
+def git_credential(repo: GitRepo, action: str, url: str, creds: Credentials) -> Credentials:
+    """Run ``git credential fill|approve|reject`` for ``url``; fill returns what it found."""
+    lines = [f"url={url}"]
+    if creds.username:
+        lines.append(f"username={creds.username}")
+    if creds.password and action != "fill":
+        lines.append(f"password={creds.password}")
+    env = dict(os.environ)
+    if not sys.stdin.isatty():
+        env["GIT_TERMINAL_PROMPT"] = "0"  # never hang waiting for a prompt nobody sees
+    try:
+        proc = subprocess.run(
+            ["git", "credential", action],
+            input="\n".join(lines) + "\n\n",
+            capture_output=True,
+            text=True,
+            cwd=repo.workdir,
+            env=env,
+            timeout=120,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return Credentials()
+    if action != "fill" or proc.returncode != 0:
+        return Credentials()
+    found = dict(line.partition("=")[::2] for line in proc.stdout.splitlines() if "=" in line)
+    if not found.get("password"):
+        return Credentials()
+    return Credentials(found.get("username"), found["password"], "helper")

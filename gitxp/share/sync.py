@@ -1,0 +1,464 @@
+"""Sharing runs through git remotes: what ``gitxp push``/``fetch``/``ls --remote`` decide.
+
+The transport is :mod:`gitxp.share.transport`; this module holds the rules:
+
+- A run ref moves (on the remote when pushing, here when fetching) only to a *later
+  state of the same run*: both commits share the run's snapshot commit, and the new one
+  is the record of a later moment (a finished run beats a RUNNING one; two RUNNING
+  states are ordered by heartbeat). Anything else is a conflict: it is reported with the
+  reason and never overwritten.
+- Remote runs are deleted only by ``push(..., delete=True)`` with explicit runs.
+- Each ref update is a compare-and-swap against what the remote advertised. A server
+  that refuses some updates (another client won a race, a hook said no) is asked again,
+  up to :data:`ATTEMPTS` times, with a fresh look at its refs.
+- The notes ref of the board's tags and notes (:data:`NOTES_REF`) travels too, whole,
+  and never loses a note: push only fast-forwards the remote's; fetch fast-forwards
+  ours, or merges the two with ``git notes merge -s union`` (both texts kept).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitxp.errors import GitxpError, RunNotFoundError, UsageError
+from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
+from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
+from gitxp.store.ids import normalize_prefix
+from gitxp.store.runs import RunRef, list_runs, record, resolve
+
+ATTEMPTS = 3
+Progress = Callable[[str], None]
+
+
+# -- how two commits of one run id relate ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a run's local commit relates to the remote's: one of ``same``, ``ahead``
+    (local is later), ``behind`` (remote is later), ``conflict``; and why."""
+
+    kind: str
+    reason: str = ""
+
+
+def run_info_at(repo: GitRepo, commit: str) -> dict[str, Any]:
+    raw = repo.read_path(commit, f"{record.RECORD_DIR}/run.json")
+    return dict(json.loads(raw)) if raw else {}
+
+
+def _snapshot(repo: GitRepo, commit: str, info: dict[str, Any]) -> str | None:
+    """The snapshot commit of the run whose commit is ``commit`` (None if not a run)."""
+    if not info.get("id"):
+        return None
+    base = info.get("base_commit")
+    parents = repo.commit_parents(commit)
+    if parents == ([base] if base else []):
+        return commit
+    return parents[0] if parents else None
+
+
+def relation(repo: GitRepo, local: str, remote: str) -> Relation:
+    """Compare two commits of one run id; both must be in the object database."""
+    if local == remote:
+        return Relation("same")
+    mine, theirs = run_info_at(repo, local), run_info_at(repo, remote)
+    snap_mine, snap_theirs = _snapshot(repo, local, mine), _snapshot(repo, remote, theirs)
+    if snap_mine is None or snap_theirs is None:
+        return Relation("conflict", "one side is not a gitxp run commit")
+    if snap_mine != snap_theirs:
+        return Relation(
+            "conflict",
+            f"the two sides hold different runs under one id (snapshots {snap_mine[:10]} "
+            f"here, {snap_theirs[:10]} there)",
+        )
+    if remote == snap_theirs:
+        return Relation("ahead", "the remote only has the run's start")
+    if local == snap_mine:
+        return Relation("behind", "this repository only has the run's start")
+    done_mine = mine.get("status") in record.FINAL_STATUSES
+    done_theirs = theirs.get("status") in record.FINAL_STATUSES
+    if done_mine and not done_theirs:
+        return Relation("ahead", "finished here, RUNNING there")
+    if done_theirs and not done_mine:
+        return Relation("behind", "finished there, RUNNING here")
+    if done_mine and done_theirs:
+        return Relation(
+            "conflict",
+            f"finished on both sides with different records ({mine.get('status')} here, "
+            f"{theirs.get('status')} there)",
+        )
+    beat_mine, beat_theirs = str(mine.get("heartbeat") or ""), str(theirs.get("heartbeat") or "")
+    if beat_mine > beat_theirs:
+        return Relation("ahead", "a later heartbeat here")
+    if beat_theirs > beat_mine:
+        return Relation("behind", "a later heartbeat there")
+    return Relation("conflict", "two different RUNNING records with the same heartbeat")
+
+
+def run_id_of(ref: str) -> str:
+    return ref[len(RUNS_PREFIX) :]
+
+
+# -- push ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PushReport:
+    """What a push did, run by run."""
+
+    remote: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    behind: list[tuple[str, str]] = field(default_factory=list)  # remote has a later state
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # the server said no
+    messages: list[str] = field(default_factory=list)  # what the server printed then
+    objects: int = 0
+    notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
+    notes_problem: bool = False  # the notes were not sent (``notes`` says why)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing conflicted and the server accepted everything asked.
+
+        The notes ref does not count: a push that could not send it says so in ``notes``.
+        """
+        return not self.conflicts and not self.rejected
+
+
+def push(
+    repo: GitRepo,
+    remote: str | None = None,
+    runs: list[str] | None = None,
+    *,
+    status: str | None = None,
+    where: str | None = None,
+    delete: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> PushReport:
+    """Push runs to ``remote`` (a remote name or URL; None: gitxp.remote or origin).
+
+    Without ``runs``, every local run the remote lacks or holds an earlier state of;
+    ``status``/``where`` narrow that down. ``delete`` deletes the named runs on the
+    remote (and only those). ``dry_run`` decides everything but sends nothing.
+
+    Except with ``delete``, the notes ref (tags and notes) goes too, whole, whatever runs
+    are selected, when the remote has none or an ancestor of ours; otherwise it is left
+    alone and ``report.notes`` says so.
+    """
+    from gitxp.share.transport import Connection, resolve_remote
+
+    target = resolve_remote(repo, remote, push=True)
+    report = PushReport(target.label)
+    if delete:
+        if not runs:
+            raise UsageError("push --delete needs the runs to delete: gitxp push --delete RUN…")
+        if status or where:
+            raise UsageError("push --delete takes run ids, not --status/--where")
+        wanted: dict[str, str] = {}
+    else:
+        wanted = {ref.ref: ref.commit for ref in _select(repo, runs, status, where)}
+    for attempt in range(ATTEMPTS):
+        plan = _PushPlan(repo, target, wanted, runs if delete else None, dry_run, report)
+        connection = Connection(repo, target, progress)
+        result = connection.push(plan)
+        report.objects += result.objects
+        _report_notes_push(report, plan, result.status, dry_run)
+        failed = {}
+        for ref, new in plan.decided.items():
+            why = None if dry_run else result.status.get(ref)
+            if why:
+                failed[ref] = why
+            elif new is None:
+                report.deleted.append(run_id_of(ref))
+            elif ref in result.before:
+                report.updated.append(run_id_of(ref))
+            else:
+                report.created.append(run_id_of(ref))
+        if not failed:
+            break
+        if attempt + 1 == ATTEMPTS or delete:
+            report.rejected += [(run_id_of(ref), why) for ref, why in sorted(failed.items())]
+            report.messages = connection.messages
+            break
+        time.sleep(0.2 * (attempt + 1))  # lost a race, or a hiccup: look again, retry those
+        wanted = {ref: commit for ref in failed if (commit := repo.ref_target(ref))}
+    return report
+
+
+class _PushPlan:
+    """dulwich's ``update_refs`` callback: decides each ref once the remote's are known."""
+
+    def __init__(
+        self,
+        repo: GitRepo,
+        target: Any,
+        wanted: dict[str, str],
+        delete: list[str] | None,
+        dry_run: bool,
+        report: PushReport,
+    ) -> None:
+        self.repo, self.target, self.wanted = repo, target, wanted
+        self.delete, self.dry_run, self.report = delete, dry_run, report
+        self.decided: dict[str, str | None] = {}  # run refs only
+        self.notes = ""  # the notes ref: "", "same", "send", "lacking" or "diverged"
+        self.notes_commit: str | None = None  # sent as the remote's notes ref
+
+    def __call__(self, remote_refs: dict[str, str]) -> dict[str, str | None]:
+        there_notes = remote_refs.pop(NOTES_REF, None)
+        if self.delete is not None:
+            self.decided = _plan_delete(self.delete, remote_refs, self.report)
+        else:
+            self.decided = _plan_push(self.repo, self.target, self.wanted, remote_refs, self.report)
+            self.notes, self.notes_commit = plan_notes_push(self.repo, there_notes)
+        updates = dict(self.decided)
+        if self.notes == "send" and self.notes_commit:
+            updates[NOTES_REF] = self.notes_commit
+        return {} if self.dry_run else updates
+
+
+def _select(
+    repo: GitRepo, specs: list[str] | None, status: str | None, where: str | None
+) -> list[RunRef]:
+    runs = list_runs(repo)
+    if specs:
+        runs = list({r.ref: r for r in (resolve(repo, spec, runs) for spec in specs)}.values())
+    if status or where:
+        from gitxp.query.frames import runs as query_runs
+
+        ids = set(query_runs(repo, where=where, status=status)["id"])
+        runs = [r for r in runs if r.id in ids]
+    return runs
+
+
+def _plan_push(
+    repo: GitRepo,
+    target: Any,
+    wanted: dict[str, str],
+    remote_refs: dict[str, str],
+    report: PushReport,
+) -> dict[str, str | None]:
+    unknown = [
+        remote_refs[ref]
+        for ref in wanted
+        if ref in remote_refs
+        and remote_refs[ref] != wanted[ref]
+        and not repo.has_object(remote_refs[ref])
+    ]
+    if unknown:  # an earlier state we no longer hold (gc'd): fetch it to compare
+        _fetch_objects(repo, target, set(unknown))
+    updates: dict[str, str | None] = {}
+    for ref, commit in sorted(wanted.items()):
+        there = remote_refs.get(ref)
+        if there is None:
+            updates[ref] = commit
+            continue
+        if not repo.has_object(there):
+            report.conflicts.append(
+                (run_id_of(ref), "the remote's version of this run could not be read")
+            )
+            continue
+        rel = relation(repo, commit, there)
+        if rel.kind == "same":
+            report.unchanged.append(run_id_of(ref))
+        elif rel.kind == "ahead":
+            updates[ref] = commit
+        elif rel.kind == "behind":
+            report.behind.append((run_id_of(ref), rel.reason))
+        else:
+            report.conflicts.append((run_id_of(ref), rel.reason))
+    return updates
+
+
+def _report_notes_push(
+    report: PushReport, plan: _PushPlan, status: dict[str, str | None], dry_run: bool
+) -> None:
+    if plan.notes == "send":
+        why = None if dry_run else status.get(NOTES_REF)
+        if why:
+            report.notes, report.notes_problem = f"notes: rejected: {why}", True
+        else:
+            verb = "would push" if dry_run else "pushed"
+            report.notes, report.notes_problem = f"notes: {verb} tags and notes", False
+    elif plan.notes == "lacking":
+        report.notes, report.notes_problem = f"notes: {NOTES_LACKING}", True
+    elif plan.notes == "diverged":
+        report.notes, report.notes_problem = (
+            "notes: the remote's tags and notes and these have diverged; run 'gitxp fetch' "
+            "first (it merges them)",
+            True,
+        )
+    # "same" (maybe after an earlier attempt pushed them) and "": nothing to say
+
+
+def _plan_delete(
+    specs: list[str], remote_refs: dict[str, str], report: PushReport
+) -> dict[str, str | None]:
+    remote_runs = [
+        RunRef(run_id_of(ref), ref, commit)
+        for ref, commit in remote_refs.items()
+        if ref.startswith(RUNS_PREFIX)
+    ]
+    remote_runs.sort(key=lambda r: r.id, reverse=True)
+    updates: dict[str, str | None] = {}
+    for spec in specs:
+        try:
+            run = _match(spec, remote_runs)
+        except RunNotFoundError as err:
+            report.rejected.append((spec, str(err)))
+            continue
+        updates[run.ref] = None
+    return updates
+
+
+def _match(spec: str, runs: list[RunRef]) -> RunRef:
+    """The remote run ``spec`` (an id prefix or a full ref) names."""
+    text = spec.strip()
+    if text.startswith(RUNS_PREFIX):
+        text = run_id_of(text)
+    prefix = normalize_prefix(text)
+    matches = [r for r in runs if prefix and r.id.startswith(prefix)]
+    if not matches:
+        raise RunNotFoundError(f"no run matches {spec!r} on the remote")
+    if len(matches) > 1:
+        raise RunNotFoundError(f"{spec!r} matches {len(matches)} runs on the remote")
+    return matches[0]
+
+
+def _fetch_objects(repo: GitRepo, target: Any, commits: set[str]) -> None:
+    from gitxp.share.transport import Connection
+
+    def choose(remote_refs: dict[str, str]) -> list[str]:
+        return [c for c in remote_refs.values() if c in commits]
+
+    Connection(repo, target).fetch(choose)
+
+
+# -- fetch --------------------------------------------------------------------------------
+
+
+@dataclass
+class FetchReport:
+    """What a fetch did, run by run."""
+
+    remote: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    ahead: list[tuple[str, str]] = field(default_factory=list)  # local has a later state
+    conflicts: list[tuple[str, str]] = field(default_factory=list)
+    objects: int = 0
+    notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
+    notes_problem: bool = False  # the remote's notes could not be brought in
+
+    @property
+    def ok(self) -> bool:
+        """True when no run conflicted."""
+        return not self.conflicts
+
+
+def fetch(
+    repo: GitRepo,
+    remote: str | None = None,
+    runs: list[str] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> FetchReport:
+    """Fetch runs from ``remote`` (all, or those ``runs`` name by id prefix).
+
+    Objects first; then every run ref is created or moved in one transaction, each to a
+    later state of the same run only. A failure before that changes no ref.
+
+    The remote's notes ref (tags and notes) comes too, whole, whatever runs are named:
+    ours is fast-forwarded to it, or merged with it (:func:`gitxp.share.notes.take_notes`).
+    """
+    from gitxp.share.transport import Connection, resolve_remote
+
+    source = resolve_remote(repo, remote)
+    report = FetchReport(source.label)
+    chosen: dict[str, str] = {}
+    there_notes: dict[str, str] = {}
+
+    def choose(remote_refs: dict[str, str]) -> list[str]:
+        chosen.clear()
+        there_notes.clear()
+        if NOTES_REF in remote_refs:
+            there_notes[NOTES_REF] = remote_refs[NOTES_REF]
+        run_refs = {r: c for r, c in remote_refs.items() if r.startswith(RUNS_PREFIX)}
+        if runs:
+            listed = [RunRef(run_id_of(r), r, c) for r, c in run_refs.items()]
+            for spec in runs:
+                run = _match(spec, listed)
+                chosen[run.ref] = run.commit
+        else:
+            chosen.update(run_refs)
+        return [*chosen.values(), *there_notes.values()]
+
+    _, report.objects = Connection(repo, source, progress).fetch(choose)
+    for _ in range(ATTEMPTS):
+        updates = _plan_fetch(repo, chosen, report)
+        try:
+            repo.update_refs(updates, message=f"gitxp fetch {source.label}")
+        except RefConflictError:  # a local run moved meanwhile (a heartbeat): decide again
+            report = FetchReport(source.label, objects=report.objects)
+            continue
+        break
+    if NOTES_REF in there_notes:
+        report.notes, report.notes_problem = take_notes(repo, there_notes[NOTES_REF])
+    return report
+
+
+def _plan_fetch(
+    repo: GitRepo, chosen: dict[str, str], report: FetchReport
+) -> dict[str, tuple[str | None, str]]:
+    updates: dict[str, tuple[str | None, str]] = {}
+    for ref, commit in sorted(chosen.items()):
+        here = repo.ref_target(ref)
+        if here is None:
+            updates[ref] = (None, commit)
+            report.created.append(run_id_of(ref))
+            continue
+        rel = relation(repo, here, commit)
+        if rel.kind == "same":
+            report.unchanged.append(run_id_of(ref))
+        elif rel.kind == "behind":
+            updates[ref] = (here, commit)
+            report.updated.append(run_id_of(ref))
+        elif rel.kind == "ahead":
+            report.ahead.append((run_id_of(ref), rel.reason))
+        else:
+            report.conflicts.append((run_id_of(ref), rel.reason))
+    return updates
+
+
+# -- after a run -------------------------------------------------------------------------------
+
+
+def push_after_run(repo: GitRepo, run_id: str, remote: str | None) -> str:
+    """Push one finished run (``gitxp run --push``, ``gitxp.autopush``); never raises.
+
+    Returns the line to print: where it went, or a warning that says the next
+    ``gitxp push`` will send it.
+    """
+    try:
+        report = push(repo, remote, [run_id])
+    except GitxpError as err:
+        return f"gitxp: warning: run {run_id} was not pushed: {err}; 'gitxp push' sends it later"
+    except Exception as err:  # a broken network library must not fail a recorded run
+        return (
+            f"gitxp: warning: run {run_id} was not pushed ({type(err).__name__}: {err}); "
+            "'gitxp push' sends it later"
+        )
+    if report.ok:
+        return f"gitxp: pushed run {run_id} to {report.remote}"
+    problems = report.conflicts + report.rejected
+    why = "; ".join(reason for _, reason in problems)
+    return f"gitxp: warning: run {run_id} was not pushed to {report.remote}: {why}"

@@ -1,0 +1,438 @@
+"""A run's life on its ref: snapshot commit first, then record commits until it ends.
+
+The :class:`Recorder` is the one writer of a run's ref. It is driven by a supervisor:
+``gitxp run`` (a separate process around the user's command) or an ``Experiment`` when a
+script records itself. Everything the run's code produces goes to the spool first; each
+heartbeat and the end fold the spool into a new record commit whose parent is the
+snapshot commit, and move the ref there with a compare-and-swap.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitxp.errors import UsageError
+from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
+from gitxp.git.snapshot import Snapshot, take_snapshot
+from gitxp.machine.host import host_facts
+from gitxp.machine.lock import env_lock
+from gitxp.store import record
+from gitxp.store.ids import is_run_id, new_run_id
+from gitxp.store.metricfile import MetricsReader
+from gitxp.store.spool import Spool, SpoolState, read_events, read_meta
+from gitxp.store.textlog import LogCleaner
+
+DEFAULT_BEAT_INTERVAL = 10.0
+
+
+@dataclass
+class RunSpec:
+    """What is known about a run before it starts."""
+
+    command: list[str]
+    experiment: str | None = None
+    name: str | None = None
+    comment: str | None = None
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    config_docs: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
+    capture: str = "fd"
+    run_id: str | None = None
+    queued: bool = False
+    python: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    extra_files: dict[str, bytes] = field(default_factory=dict)
+    # Sources to record instead of a snapshot of the working tree (reproduce, --resume),
+    # and the run's directory relative to the top of those sources (default: os.getcwd()).
+    snapshot: Snapshot | None = None
+    cwd: str | None = None
+
+
+def spool_root(repo: GitRepo) -> Path:
+    """The folder holding the spools of this repository's runs in progress."""
+    return repo.state_dir / "spool"
+
+
+def run_ref(run_id: str) -> str:
+    """The ref name of run ``run_id``."""
+    return RUNS_PREFIX + run_id
+
+
+class Recorder:
+    """Writes one run's snapshot and record commits; the only writer of its ref."""
+
+    def __init__(self, repo: GitRepo, spool: Spool, meta: dict[str, Any], head: str) -> None:
+        self.repo = repo
+        self.spool = spool
+        self.meta = meta
+        self.run_id: str = meta["run"]["id"]
+        self.ref = run_ref(self.run_id)
+        self.snapshot_commit: str = meta["snapshot_commit"]
+        self.head = head
+        self.output_filter: Callable[[str], str] | None = None
+        self._metrics = MetricsReader(spool.path / "metrics")
+        self._cleaner = LogCleaner()
+        self._log_offset = 0
+        self._log_text: list[str] = []
+        self._blobs: dict[tuple[str, int, int], str] = {}
+        self._write_lock = threading.Lock()
+        self._beat_stop = threading.Event()
+        self._beat_thread: threading.Thread | None = None
+        self._lock_fd: int | None = None
+
+    # -- start -------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, repo: GitRepo, spec: RunSpec) -> Recorder:
+        """The built-in pre-run hook: snapshot, config, env lock, host → snapshot commit."""
+        run_id = spec.run_id or new_run_id()
+        if not is_run_id(run_id):
+            raise UsageError(f"--id {run_id!r} is not a run id (26 characters of base32)")
+        if repo.ref_target(run_ref(run_id)) is not None:
+            raise UsageError(f"run {run_id} already exists; choose another --id")
+        started = time.time()
+        # The spool is built and locked under a hidden name, then renamed into place: a
+        # gitxp command running at the same moment must never see it unlocked (it would
+        # take it for the spool of a dead run and remove it).
+        root = spool_root(repo)
+        staging = Spool.create(root / f".new-{run_id}")
+        lock_fd = _lock(staging.path, block=True)
+        assert lock_fd is not None
+        try:
+            os.rename(staging.path, root / run_id)
+        except BaseException:
+            os.close(lock_fd)
+            shutil.rmtree(staging.path, ignore_errors=True)
+            raise
+        spool = Spool(root / run_id)
+        try:
+            return cls._start(repo, spec, run_id, started, spool, lock_fd)
+        except BaseException:
+            os.close(lock_fd)
+            shutil.rmtree(spool.path, ignore_errors=True)
+            raise
+
+    @classmethod
+    def _start(
+        cls, repo: GitRepo, spec: RunSpec, run_id: str, started: float, spool: Spool, lock_fd: int
+    ) -> Recorder:
+        snap = spec.snapshot or take_snapshot(repo)
+        cwd = spec.cwd if spec.cwd is not None else os.path.relpath(os.getcwd(), repo.workdir)
+        run: dict[str, Any] = {
+            "id": run_id,
+            "experiment": spec.experiment,
+            "name": spec.name,
+            "command": list(spec.command),
+            "cwd": "." if cwd.startswith("..") else cwd.replace(os.sep, "/"),
+            "status": "QUEUED" if spec.queued else "RUNNING",
+            "start_time": record.iso(started),
+            "stop_time": None,
+            "heartbeat": record.iso(started),
+            "exit_code": None,
+            "result": None,
+            "fail_trace": None,
+            "base_commit": snap.base,
+            "branch": snap.branch,
+            "detached": snap.detached,
+            "dirty": snap.dirty,
+            "skipped_files": snap.skipped,
+            "seed": spec.seed,
+            "comment": spec.comment,
+            "tags": list(spec.tags),
+            "capture": spec.capture,
+            "config_docs": spec.config_docs,
+            **spec.extra,
+        }
+        files: dict[str, TreeValue] = {
+            "format": record.FORMAT_TEXT.encode(),
+            "run.json": record.dump_json(run),
+            "config.yaml": record.dump_yaml(spec.config),
+            "env.lock": env_lock(spec.python, repo.state_dir / "cache").encode(),
+            "host.json": record.dump_json(host_facts()),
+            **spec.extra_files,
+        }
+        tree = repo.write_tree({record.RECORD_DIR: files}, base=snap.tree)
+        parents = [snap.base] if snap.base else []
+        commit = repo.write_commit(tree, parents, record.commit_message(run))
+        meta = {"run": run, "snapshot_commit": commit, "config": spec.config}
+        spool.write_meta(meta)
+        try:
+            repo.create_ref(run_ref(run_id), commit)
+        except RefConflictError:
+            raise UsageError(f"run {run_id} already exists; choose another --id") from None
+        recorder = cls(repo, spool, meta, commit)
+        recorder._lock_fd = lock_fd
+        return recorder
+
+    # -- heartbeats ----------------------------------------------------------------
+
+    def start_heartbeat(self, interval: float = DEFAULT_BEAT_INTERVAL) -> None:
+        """Write a record commit every ``interval`` seconds (≤ 0: never) until the end."""
+        if interval <= 0:
+            return
+
+        def beat() -> None:
+            while not self._beat_stop.wait(interval):
+                self.heartbeat()
+
+        self._beat_thread = threading.Thread(target=beat, name="gitxp-heartbeat", daemon=True)
+        self._beat_thread.start()
+
+    def heartbeat(self) -> None:
+        """Record what the run gathered so far, status RUNNING."""
+        self._write("RUNNING", final=False)
+
+    # -- end -----------------------------------------------------------------------
+
+    def finish(
+        self,
+        status: str,
+        *,
+        exit_code: int | None = None,
+        fail_trace: str | None = None,
+        result: Any = None,
+        has_result: bool = False,
+    ) -> str:
+        """Write the final record commit, release the run and remove its spool."""
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join()
+        self.spool.close()
+        fields: dict[str, Any] = {"status": status, "exit_code": exit_code}
+        if fail_trace is not None:
+            fields["fail_trace"] = fail_trace
+        if has_result:
+            fields["result"] = result
+        self.spool.event("end", **fields)
+        commit = self._write(status, final=True)
+        self._release(remove_spool=True)
+        return commit
+
+    def seal(self) -> str:
+        """Finish a run whose supervisor died, from what its spool holds."""
+        state = SpoolState(meta=self.meta)
+        read_events(self.spool.path, state)
+        if "end" in state.events:  # the run had ended; only its last commit was lost
+            commit = self._write(state.events["end"].get("status", "DIED"), final=True)
+            self._release(remove_spool=True)
+            return commit
+        return self.finish(
+            "DIED", fail_trace="the process recording this run stopped before the run ended"
+        )
+
+    def close_queued(self) -> None:
+        """A queued run is only recorded: release it without running anything."""
+        self._release(remove_spool=True)
+
+    def _release(self, remove_spool: bool) -> None:
+        if remove_spool:
+            # Moved aside while still locked, so no other gitxp command can open it and
+            # take a finished run for a dead one.
+            trash = self.spool.path.with_name(f".done-{self.spool.path.name}")
+            try:
+                os.rename(self.spool.path, trash)
+            except OSError:
+                trash = self.spool.path
+            shutil.rmtree(trash, ignore_errors=True)
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- the record commit -----------------------------------------------------------
+
+    def _write(self, status: str, final: bool) -> str:
+        with self._write_lock:
+            state = SpoolState(meta=self.meta)
+            read_events(self.spool.path, state)
+            run = dict(self.meta["run"])
+            end = state.events.get("end", {})
+            now = time.time()
+            if final or state.events.get("end"):
+                status = end.get("status", status)
+                run["stop_time"] = record.iso(end.get("time", now))
+            run["status"] = status
+            run["heartbeat"] = record.iso(now)
+            if end.get("exit_code") is not None:
+                run["exit_code"] = end["exit_code"]
+            # A trace the run's own code reported beats the supervisor's "exit code N".
+            failure = state.events.get("failure", {}).get("trace") or end.get("fail_trace")
+            if failure and status != "COMPLETED":
+                run["fail_trace"] = failure
+            if "result" in state.events:
+                run["result"] = state.events["result"].get("value")
+            if "result" in end:
+                run["result"] = end["result"]
+            run["info"] = state.events.get("info", {})
+            files: dict[str, TreeValue] = {
+                "run.json": b"",
+                "metrics.json": record.dump_metrics(self._metrics_now()),
+                "output.log": self._output_now(final).encode(),
+            }
+            if "config" in state.events:
+                event = state.events["config"]
+                files["config.yaml"] = record.dump_yaml(event.get("config"))
+                run["config_docs"] = event.get("docs") or run.get("config_docs", {})
+                if event.get("seed") is not None:
+                    run["seed"] = event["seed"]
+            if state.events.get("meta"):
+                run.update(state.events["meta"].get("value") or {})
+            run["artifacts"] = self._folder_files(state.artifacts, "artifacts", files)
+            run["resources"] = self._folder_files(state.resources, "resources", files)
+            files["run.json"] = record.dump_json(run)
+            tree = self.repo.write_tree(
+                {record.RECORD_DIR: files}, base=self.repo.commit_tree(self.snapshot_commit)
+            )
+            commit = self.repo.write_commit(
+                tree, [self.snapshot_commit], record.commit_message(run)
+            )
+            self.repo.update_ref(self.ref, commit, self.head, f"gitxp: {status}")
+            self.head = commit
+            return commit
+
+    def _metrics_now(self) -> dict[str, Any]:
+        return self._metrics.update()
+
+    def _output_now(self, final: bool) -> str:
+        path = self.spool.output_path
+        with open(path, "rb") as handle:
+            handle.seek(self._log_offset)
+            data = handle.read()
+        # Keep an incomplete UTF-8 sequence at the end for the next read.
+        cut = len(data) if final else _utf8_boundary(data)
+        self._log_offset += cut
+        self._log_text.append(self._cleaner.feed(data[:cut].decode("utf-8", "replace")))
+        text = "".join(self._log_text)
+        if final:
+            text += self._cleaner.close()
+            self._log_text = [text]
+        if self.output_filter is not None:
+            text = self.output_filter(text)
+        return text
+
+    def _folder_files(
+        self,
+        entries: dict[str, dict[str, Any]],
+        folder: str,
+        files: dict[str, TreeValue],
+    ) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = []
+        tree: dict[str, Any] = {}
+        for name, event in sorted(entries.items()):
+            path = self.spool.path / folder / name
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            key = (str(path), st.st_size, st.st_mtime_ns)
+            oid = self._blobs.get(key)
+            if oid is None:
+                oid = self._blobs[key] = self.repo.blob_from_file(path)
+            node = tree
+            *parents, leaf = name.split("/")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = (oid, 0o100644)
+            listed.append(
+                {
+                    "name": name,
+                    "size": st.st_size,
+                    "content_type": event.get("content_type"),
+                    "metadata": event.get("metadata") or {},
+                }
+            )
+        if tree:
+            files[folder] = tree
+        return listed
+
+
+def _utf8_boundary(data: bytes) -> int:
+    """The length of ``data`` without a trailing incomplete UTF-8 sequence."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte or ASCII
+            need = 1 if byte < 0x80 else 2 if byte >> 5 == 6 else 3 if byte >> 4 == 14 else 4
+            return len(data) if need <= back else len(data) - back
+    return len(data)
+
+
+def _lock(spool_path: Path, block: bool) -> int | None:
+    """Hold the spool's lock (released by the kernel when the holder dies), or None."""
+    try:
+        fd = os.open(spool_path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # the spool was removed meanwhile: its run has ended
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
+    """A recorder for a spool whose supervisor is gone, or None if it is still alive.
+
+    A spool whose run never got its ref (the supervisor died during the pre-run hook)
+    is removed: nothing of the user's code ran yet.
+    """
+    fd = _lock(spool_path, block=False)
+    if fd is None:
+        return None
+    try:
+        meta = read_meta(spool_path)
+    except (OSError, ValueError):
+        meta = None
+    head = repo.ref_target(run_ref(meta["run"]["id"])) if meta else None
+    if meta is None or head is None:
+        os.close(fd)
+        shutil.rmtree(spool_path, ignore_errors=True)
+        return None
+    recorder = Recorder(repo, Spool(spool_path), meta, head)
+    recorder._lock_fd = fd
+    return recorder
+
+
+def _remove_if_abandoned(path: Path, age: float = 3600.0) -> None:
+    """Remove a hidden spool left behind by a process killed while creating or removing it."""
+    try:
+        if time.time() - path.stat().st_mtime < age:
+            return
+    except OSError:
+        return
+    fd = _lock(path, block=False)
+    if fd is not None:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def seal_dead_runs(repo: GitRepo) -> list[str]:
+    """Seal every run whose supervisor died: status DIED, everything in its spool kept.
+
+    Called at the start of every gitxp command that reads runs, and by ``gitxp recover``.
+    Returns the ids of the runs sealed.
+    """
+    root = spool_root(repo)
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    sealed = []
+    for name in names:
+        if name.startswith("."):  # a spool being created or removed right now
+            _remove_if_abandoned(root / name)
+            continue
+        recorder = reopen(repo, root / name)
+        if recorder is None:
+            continue
+        recorder.seal()
+        sealed.append(recorder.run_id)
+    return sealed

@@ -1,0 +1,171 @@
+"""The spool: where a run in progress writes what happens, append-only and crash-safe.
+
+A spool is a folder under ``<git-dir>/gitxp/spool/<run-id>/`` on the machine running the
+run. Everything in it is only ever appended to, so a process killed at any moment leaves
+every record it finished writing:
+
+- ``meta.json``: written once when the run starts (what the record commit needs to know).
+- ``events.jsonl``: one JSON object a line: config, result, info, artifacts, the end.
+- ``metrics/``: scalars, in memory-mapped record files, one pair per process
+  (:mod:`gitxp.store.metricfile`): a value survives SIGKILL of its writer the moment
+  ``log_scalar`` returns.
+- ``output.log``: the captured stdout/stderr bytes, as the terminal received them.
+- ``artifacts/``: copies of the files added as artifacts.
+
+This module is imported by the processes of a run to log: it uses the standard library
+only, and never git.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitxp.errors import UsageError
+from gitxp.store.metricfile import MetricWriter
+
+SPOOL_ENV = "GITXP_SPOOL"
+RUN_ID_ENV = "GITXP_RUN_ID"
+CONFIG_ENV = "GITXP_CONFIG"
+RESERVED_ARTIFACT_NAMES = frozenset({"run.json", "config.yaml", "metrics.json", "output.log"})
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays become numbers and lists."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):
+        return to_jsonable(value.tolist())
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        return to_jsonable(value.item())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)
+
+
+class Spool:
+    """The spool folder of one run, as seen by a process that writes to it."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._writer: MetricWriter | None = None
+        self._events_fd: int | None = None
+        self._events_pid = 0
+
+    @classmethod
+    def create(cls, path: Path) -> Spool:
+        """Make a new, empty spool folder (its sub-folders are made when first written)."""
+        path.mkdir(parents=True)
+        (path / "output.log").touch()
+        return cls(path)
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        """Write ``meta.json`` atomically (a reader sees all of it or none)."""
+        temp = self.path / "meta.json.tmp"
+        temp.write_text(json.dumps(to_jsonable(meta), indent=1))
+        os.replace(temp, self.path / "meta.json")
+
+    @property
+    def output_path(self) -> Path:
+        """Where captured output is appended."""
+        return self.path / "output.log"
+
+    # -- writers -----------------------------------------------------------------
+
+    def log_scalar(self, name: str, value: Any, step: int | None = None) -> int:
+        """Append one scalar; returns the step it was stored under."""
+        writer = self._writer
+        if writer is None or writer.pid != os.getpid():
+            writer = self._writer = MetricWriter(self.path / "metrics")
+        return writer.log(name, value, step)
+
+    def event(self, kind: str, **fields: Any) -> None:
+        """Append one event line (``kind`` plus ``fields``) to ``events.jsonl``."""
+        if self._events_fd is None or self._events_pid != os.getpid():
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+            self._events_fd = os.open(self.path / "events.jsonl", flags, 0o644)
+            self._events_pid = os.getpid()
+        record = {"kind": kind, "time": time.time(), **to_jsonable(fields)}
+        os.write(self._events_fd, (json.dumps(record) + "\n").encode())
+
+    def add_artifact(
+        self,
+        filename: str | os.PathLike[str],
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """Copy ``filename`` into the spool as artifact ``name`` (default: its base name)."""
+        source = Path(filename)
+        if not source.is_file():
+            raise UsageError(f"add_artifact: {source} is not a file")
+        name = name or source.name
+        clean = Path(name)
+        if clean.is_absolute() or ".." in clean.parts or not clean.parts:
+            raise UsageError(f"add_artifact: name {name!r} must be a relative path inside the run")
+        target = self.path / "artifacts" / clean
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        self.event(
+            "artifact",
+            name=clean.as_posix(),
+            source=str(source.resolve()),
+            metadata=metadata or {},
+            content_type=content_type,
+        )
+        return clean.as_posix()
+
+    def close(self) -> None:
+        """Finish this process's writes (the metrics file is cut to size)."""
+        if self._writer is not None and self._writer.pid == os.getpid():
+            self._writer.close()
+        self._writer = None
+        if self._events_fd is not None and self._events_pid == os.getpid():
+            os.close(self._events_fd)
+        self._events_fd = None
+
+
+@dataclass
+class SpoolState:
+    """Everything a spool holds, folded into the values a record needs."""
+
+    meta: dict[str, Any]
+    events: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The ``meta.json`` of the spool at ``path``."""
+    return dict(json.loads((path / "meta.json").read_text()))
+
+
+def read_events(path: Path, state: SpoolState) -> None:
+    """Fold ``events.jsonl`` into ``state``: the last value of each kind wins."""
+    try:
+        raw = (path / "events.jsonl").read_bytes()
+    except FileNotFoundError:
+        return
+    for line in raw.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # a line torn by a kill: everything before it is intact
+        kind = event.pop("kind", None)
+        if kind == "artifact":
+            state.artifacts[event["name"]] = event
+        elif kind == "resource":
+            state.resources[event["name"]] = event
+        elif kind == "info":
+            state.events.setdefault("info", {}).update(event.get("value") or {})
+        elif isinstance(kind, str):
+            state.events[kind] = event

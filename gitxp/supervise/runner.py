@@ -1,0 +1,152 @@
+"""``gitxp run``: the supervisor process around a script or any command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitxp.configuration.dicts import recursive_update
+from gitxp.configuration.scope import load_config_file
+from gitxp.configuration.withargs import parse_with_args, split_with
+from gitxp.errors import UsageError
+from gitxp.git.repo import GitRepo
+from gitxp.git.snapshot import Snapshot
+from gitxp.share.hooks import finish_hooks, start_hooks
+from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
+from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
+from gitxp.supervise.capture import run_command
+
+WITH_ENV = "GITXP_WITH"
+CAPTURE_MODES = ("no", "sys", "fd")
+
+
+@dataclass
+class RunOptions:
+    """The options of ``gitxp run``."""
+
+    name: str | None = None
+    comment: str | None = None
+    tags: list[str] = field(default_factory=list)
+    capture: str = "fd"
+    beat_interval: float = DEFAULT_BEAT_INTERVAL
+    python: str | None = None
+    run_id: str | None = None
+    # Re-running a recorded run (gitxp reproduce, gitxp run --resume): the directory the
+    # command starts in, the sources to record instead of the working tree's, the run's
+    # directory relative to those sources, more run.json fields and environment variables.
+    cwd: str | None = None
+    snapshot: Snapshot | None = None
+    record_cwd: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    # Push the run when it ends: a remote name or URL, "" for the default remote, None
+    # to follow `git config gitxp.autopush`.
+    push: str | None = None
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What to start and with which ``with`` values."""
+
+    argv: list[str]
+    with_tokens: list[str]
+    config: dict[str, object]
+    named: list[str]
+    python: str
+    experiment: str
+
+
+def plan(args: list[str], options: RunOptions) -> Launch:
+    """Turn ``gitxp run`` arguments into a launch; raises before anything is written."""
+    if not args:
+        raise UsageError("nothing to run: gitxp run SCRIPT.py [ARGS] [with K=V …] or -- CMD …")
+    if options.capture not in CAPTURE_MODES:
+        raise UsageError(f"--capture must be one of {', '.join(CAPTURE_MODES)}")
+    before, tokens = split_with(args)
+    if not before:
+        raise UsageError("nothing to run before 'with'")
+    parsed = parse_with_args(tokens)
+    here = Path(options.cwd or os.getcwd())
+    config: dict[str, object] = {}
+    named: list[str] = []
+    for token in parsed.named:
+        if Path(token).suffix in (".json", ".yaml", ".yml") and (here / token).is_file():
+            config = recursive_update(config, load_config_file(here / token))
+        else:
+            named.append(token)
+    config = recursive_update(config, parsed.updates)
+    program = before[0]
+    if program.endswith(".py"):
+        if not (here / program).is_file():
+            raise UsageError(f"{program}: no such script (looked in {here})")
+        python = options.python or sys.executable
+        return Launch(
+            [python, program, *before[1:]], tokens, config, named, python, Path(program).stem
+        )
+    if shutil.which(program) is None and not (here / program).is_file():
+        raise UsageError(f"{program}: command not found; check its name or PATH")
+    python = options.python or (
+        shutil.which(program) or program
+        if Path(program).name.startswith("python")
+        else sys.executable
+    )
+    return Launch(list(before), tokens, config, named, python, Path(program).name)
+
+
+def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
+    """Record a run of ``args``; returns the child's exit code."""
+    launch = plan(args, options)
+    spec = RunSpec(
+        command=[*launch.argv, *(["with", *launch.with_tokens] if launch.with_tokens else [])],
+        experiment=launch.experiment,
+        name=options.name,
+        comment=options.comment,
+        tags=list(options.tags),
+        config=dict(launch.config),
+        capture=options.capture,
+        run_id=options.run_id,
+        python=launch.python,
+        extra={"named_configs": launch.named, "supervisor": "gitxp run", **options.extra},
+        snapshot=options.snapshot,
+        cwd=options.record_cwd,
+    )
+    recorder = Recorder.start(repo, spec)
+    hook_ctx = start_hooks(repo, recorder, spec.command)
+    env = {**os.environ, **options.env}
+    env[SPOOL_ENV] = str(recorder.spool.path)
+    env[RUN_ID_ENV] = recorder.run_id
+    env[CONFIG_ENV] = json.dumps(launch.config)
+    env[WITH_ENV] = json.dumps(launch.with_tokens)
+    print(f"gitxp: run {recorder.run_id} ({recorder.ref})", file=sys.stderr, flush=True)
+    recorder.start_heartbeat(options.beat_interval)
+    try:
+        result = run_command(
+            launch.argv,
+            env=env,
+            cwd=options.cwd or os.getcwd(),
+            log_path=recorder.spool.output_path,
+            mode=options.capture,
+        )
+    except OSError as err:
+        recorder.finish("FAILED", exit_code=127, fail_trace=f"could not start: {err}")
+        raise UsageError(f"could not start {launch.argv[0]}: {err.strerror}") from None
+    if result.returncode == 0:
+        status = "COMPLETED"
+    elif result.interrupted:
+        status = "INTERRUPTED"
+    else:
+        status = "FAILED"
+    trace = None
+    if status == "FAILED":
+        trace = f"exit code {result.returncode}"
+        if result.signal is not None:
+            trace += f" (killed by signal {result.signal})"
+    commit = recorder.finish(status, exit_code=result.returncode, fail_trace=trace)
+    print(f"gitxp: run {recorder.run_id} {status}", file=sys.stderr, flush=True)
+    finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
+    return result.returncode
