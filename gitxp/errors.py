@@ -44,3 +44,7 @@ class UsageError(GitxpError):
 
 class RemoteError(GitxpError):
     """A git remote could not be reached or refused an operation."""
+
+
+class GitxpWarning(UserWarning):
+    """Something the user should know that does not stop the command (``gitxp: warning:``)."""

@@ -49,9 +49,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from gitxp.board import views
-from gitxp.board.notes import NotesIndex
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
 from gitxp.git.repo import GitRepo
+from gitxp.store.notes import NotesIndex
 
 STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(?:html|js|css|svg|png|ico)$")
 SEAL_EVERY = 30.0  # seconds between looks for runs whose process died
@@ -332,7 +332,7 @@ class BoardHandler(BaseHTTPRequestHandler):
         q = self.query
         if path == "/api/runs":
             server.seal_dead_runs()
-            data = views.run_list(repo, server.notes, q.get("where"), q.get("experiment"))
+            data = views.run_list(repo, q.get("where"), q.get("experiment"))
             now = data.pop("now")
             body = to_json(data)
             version = hashlib.blake2b(body, digest_size=12).hexdigest()

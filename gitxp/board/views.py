@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from gitxp.board.notes import NotesIndex, RunNote
 from gitxp.errors import RunNotFoundError, UsageError
 from gitxp.git.repo import GitRepo
 from gitxp.query.listing import STALE_AFTER
+from gitxp.store.notes import NotesIndex
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
 ARTIFACTS = f"{record.RECORD_DIR}/artifacts"
@@ -28,7 +28,6 @@ MAX_OUTPUT = 1_000_000  # characters of captured output sent (the end of it)
 MAX_COMPARE = 12  # runs compared at once
 MAX_DIFF_LINES = 20_000  # lines of each output compared
 _HIDDEN_COLUMNS = ("ref", "commit")
-_NO_NOTE = RunNote()
 _META_KEYS = (
     "command_name",
     "config_updates",
@@ -56,18 +55,17 @@ def display_status(info: Mapping[str, Any], now: float | None = None) -> str:
 
 
 def run_list(
-    repo: GitRepo, notes: NotesIndex, where: str | None = None, experiment: str | None = None
+    repo: GitRepo, where: str | None = None, experiment: str | None = None
 ) -> dict[str, Any]:
     """Every run (or those ``where`` selects) as columns and rows, newest first.
 
     Times are milliseconds since the epoch, ``duration`` seconds; ``tags`` joins the
-    run's own tags and its note's, ``note`` is the note's text.
+    run's own tags and its note's, ``note`` is the note's text (both from the query layer).
     """
     from gitxp.query.frames import column_order, select_rows
 
     table, rows = select_rows(repo, where=where or None, experiment=experiment or None)
     names = [c for c in column_order(table.columns) if c not in _HIDDEN_COLUMNS]
-    names.insert(names.index("tags") + 1, "note")
     size = len(table)
 
     def column(name: str) -> list[Any]:
@@ -75,15 +73,6 @@ def run_list(
         return [None] * len(rows) if values is None else [values[i] for i in rows]
 
     start, stop, beat = column("start"), column("stop"), column("heartbeat")
-    all_notes = notes.notes(repo)
-    found = (
-        [
-            all_notes.get(notes.snapshot(repo, table.commits[i], base), _NO_NOTE)
-            for i, base in zip(rows, column("base_commit"), strict=True)
-        ]
-        if all_notes
-        else [_NO_NOTE] * len(rows)
-    )
     columns: list[list[Any]] = []
     for name in names:
         if name in ("start", "stop", "heartbeat"):
@@ -96,15 +85,6 @@ def run_list(
                     for a, b, c in zip(start, stop, beat, strict=True)
                 ]
             )
-        elif name == "tags":
-            columns.append(
-                [
-                    list(dict.fromkeys([*(t or ()), *n.tags])) if n.tags else (t or [])
-                    for t, n in zip(column("tags"), found, strict=True)
-                ]
-            )
-        elif name == "note":
-            columns.append([n.text or None for n in found])
         else:
             columns.append(column(name))
     out_rows = [list(row) for row in zip(*columns, strict=True)] if rows else []

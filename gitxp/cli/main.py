@@ -10,15 +10,17 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
+from typing import TextIO
 
 import click
 
 from gitxp.cli.common import open_repo
 from gitxp.cli.history import branch_, checkout, diff_, gc, reproduce, rm
-from gitxp.cli.runs import ls, recover, run, show
+from gitxp.cli.runs import ls, note, recover, run, show, tag
 from gitxp.cli.share import fetch, hooks, push
 from gitxp.cli.views import board, export, plot
-from gitxp.errors import GitxpError
+from gitxp.errors import GitxpError, GitxpWarning
 
 __all__ = ["cli", "main", "open_repo"]
 
@@ -33,6 +35,8 @@ for _command in (
     run,
     ls,
     show,
+    tag,
+    note,
     recover,
     export,
     plot,
@@ -50,10 +54,27 @@ for _command in (
     cli.add_command(_command)
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """gitxp's own warnings as one ``gitxp: warning:`` line; others as Python shows them."""
+    if issubclass(category, GitxpWarning):
+        click.echo(f"gitxp: warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line), err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; errors become one line and an exit code."""
     try:
-        cli.main(args=argv, prog_name="gitxp", standalone_mode=False)
+        with warnings.catch_warnings():  # restores showwarning afterwards
+            warnings.showwarning = _show_warning
+            cli.main(args=argv, prog_name="gitxp", standalone_mode=False)
     except GitxpError as err:
         click.echo(f"gitxp: error: {err}", err=True)
         sys.exit(err.exit_code)

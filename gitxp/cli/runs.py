@@ -105,6 +105,7 @@ def run(
 @click.option("-w", "--where", metavar="EXPR", help="A pandas query: 'config.lr > 0.01'.")
 @click.option("-s", "--sort", metavar="COL[,…]", help="Sort by columns; -COL: descending.")
 @click.option("--columns", metavar="COL[,…]", help="Columns to show after ID (config.* works).")
+@click.option("--tag", metavar="TAG", help="Only runs with this tag (gitxp tag).")
 @click.option(
     "--remote",
     metavar="REMOTE",
@@ -117,19 +118,22 @@ def ls(
     where: str | None,
     sort: str | None,
     columns: str | None,
+    tag: str | None,
     remote: str | None,
 ) -> None:
     """List runs, newest first (columns: docs/querying.md)."""
     if remote is not None:
-        if where or sort or columns:
+        if where or sort or columns or tag:
             from gitxp.errors import UsageError
 
-            raise UsageError("--where, --sort and --columns read local runs: 'gitxp fetch' first")
+            raise UsageError(
+                "--where, --sort, --columns and --tag read local runs: 'gitxp fetch' first"
+            )
         ls_remote(remote, as_json, status, limit)
         return
     from gitxp.query.listing import ls_output
 
-    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns)
+    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns, tag)
     if note:
         click.echo(note, err=True)
     if out:
@@ -171,3 +175,35 @@ def recover() -> None:
         click.echo(f"sealed {run_id} (DIED)")
     if not sealed:
         click.echo("nothing to recover")
+
+
+@click.command()
+@click.argument("args", nargs=-1, required=True, metavar="RUN… TAG")
+@click.option("--remove", is_flag=True, help="Take the tag off instead.")
+def tag(args: tuple[str, ...], remove: bool) -> None:
+    """Tag runs (a git note under refs/notes/gitxp; push and fetch carry it)."""
+    from gitxp.errors import UsageError
+    from gitxp.store.notes import tag_runs
+
+    if len(args) < 2:
+        raise UsageError("name the runs and then the tag: gitxp tag RUN… TAG")
+    for rec, tags in tag_runs(open_repo(), list(args[:-1]), [args[-1]], remove=remove):
+        click.echo(f"{rec.ref.id}  {', '.join(tags) or '(no tags)'}")
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+@click.argument("text", required=False)
+def note(run_spec: str, text: str | None) -> None:
+    """Set RUN's note to TEXT ("" clears it); without TEXT, print the note."""
+    from gitxp.store.notes import note_run, record_note
+    from gitxp.store.runs import RunRecord, resolve
+
+    repo = open_repo()
+    if text is None:
+        found = record_note(RunRecord.load(repo, resolve(repo, run_spec))).text
+        if found:
+            click.echo(found)
+        return
+    rec, stored = note_run(repo, run_spec, text)
+    click.echo(f"{rec.ref.id}  {'note saved' if stored.text else 'note cleared'}")

@@ -9,6 +9,11 @@ The refs stay the truth: every query lists ``refs/gitxp/runs/*``, keeps the rows
 (ref, commit) still match, reads only the runs that are new or moved, and drops the rows
 whose ref is gone, so a run added, changed or deleted by plain git or by a fetch shows up
 at the next query. A missing, unreadable or older-format cache is rebuilt from the refs.
+
+Tags and notes (git notes under ``refs/notes/gitxp``, see :mod:`gitxp.store.notes`) move
+apart from the runs: the table remembers the notes commit it read, and when the notes ref
+moved its ``tags`` (the run's own tags, then its note's) and ``note`` columns are made
+again from the rows' ``run_tags`` and ``snapshot``.
 The file is replaced atomically (temporary file, then rename), so a query running at the
 same time reads the old table or the new one, never half of one.
 """
@@ -23,20 +28,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitxp.git.repo import RUNS_PREFIX, GitRepo
+from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 from gitxp.query.rows import read_rows
+from gitxp.store.notes import RunNote, merged_tags, parse_note
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 CACHE_FILE = "runs.pickle"
 
 
 @dataclass
 class RunTable:
-    """Rows of runs by column, newest run first; ``refs[i]``/``commits[i]`` key row ``i``."""
+    """Rows of runs by column, newest run first; ``refs[i]``/``commits[i]`` key row ``i``.
+
+    ``notes`` is the commit of the notes ref that the ``tags`` and ``note`` columns show.
+    """
 
     refs: list[str] = field(default_factory=list)
     commits: list[str] = field(default_factory=list)
     columns: dict[str, list[Any]] = field(default_factory=dict)
+    notes: str | None = None
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -52,12 +62,30 @@ def run_table(repo: GitRepo, use_cache: bool = True) -> RunTable:
     path = cache_path(repo)
     cached = load_cache(path) if use_cache else None
     listed = repo.refs(RUNS_PREFIX)
-    if cached is not None and dict(zip(cached.refs, cached.commits, strict=True)) == listed:
+    notes = repo.ref_target(NOTES_REF)
+    same = cached is not None and dict(zip(cached.refs, cached.commits, strict=True)) == listed
+    if cached is not None and same and "tags" in cached.columns and cached.notes == notes:
         return cached
-    table = update_table(repo, cached or RunTable(), listed)
+    if cached is None or not same:
+        cached = update_table(repo, cached or RunTable(), listed)
+    table = cached
+    apply_notes(repo, table, notes)
     if use_cache:
         save_cache(path, table)
     return table
+
+
+def apply_notes(repo: GitRepo, table: RunTable, notes: str | None) -> None:
+    """Make the ``tags`` and ``note`` columns of ``table`` from the notes commit ``notes``."""
+    found = {oid: parse_note(text) for oid, text in repo.notes().items()} if notes else {}
+    size = len(table)
+    run_tags = table.columns.get("run_tags") or [None] * size
+    snapshots = table.columns.get("snapshot") or [None] * size
+    empty = RunNote()
+    chosen = [found.get(s, empty) if s else empty for s in snapshots]
+    table.columns["tags"] = [merged_tags(t, n) for t, n in zip(run_tags, chosen, strict=True)]
+    table.columns["note"] = [n.text or None for n in chosen]
+    table.notes = notes
 
 
 def update_table(repo: GitRepo, old: RunTable, listed: Mapping[str, str]) -> RunTable:
@@ -113,7 +141,9 @@ def load_cache(path: Path) -> RunTable | None:
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         return None
     try:
-        table = RunTable(list(data["refs"]), list(data["commits"]), dict(data["columns"]))
+        table = RunTable(
+            list(data["refs"]), list(data["commits"]), dict(data["columns"]), data["notes"]
+        )
     except (KeyError, TypeError):
         return None
     size = len(table.refs)
@@ -129,6 +159,7 @@ def save_cache(path: Path, table: RunTable) -> None:
         "refs": table.refs,
         "commits": table.commits,
         "columns": table.columns,
+        "notes": table.notes,
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,9 @@ into typed frames:
 - ``runs()``: one row per run, newest first. ``start``/``stop``/``heartbeat`` are UTC
   datetimes, ``duration`` seconds (to the last heartbeat while running), numbers are
   numbers, ``config.<dotted key>`` and ``metrics.<name>.last|min|max`` columns follow
-  the fixed ones (see :data:`BASE_COLUMNS`).
+  the fixed ones (see :data:`BASE_COLUMNS`). ``tags`` is a list (the run's own tags,
+  then those of its git note), ``note`` the note's text; in ``where``,
+  ``tags.contains('best')`` is true for the runs tagged ``best``.
 - ``metrics()``: the long frame ``run, name, step, value, timestamp``.
 
 pandas is imported inside the functions, never when ``gitxp`` is imported.
@@ -20,7 +22,6 @@ import difflib
 import fnmatch
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from gitxp.errors import RunNotFoundError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
 from gitxp.query.cache import RunTable, run_table
+from gitxp.query.where import filter_where, unknown_column
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,15 +51,13 @@ BASE_COLUMNS = (
     "dirty",
     "seed",
     "tags",
+    "note",
     "comment",
     "ref",
     "commit",
 )
 TIME_COLUMNS = ("start", "stop", "heartbeat")
 METRIC_COLUMNS = ("run", "name", "step", "value", "timestamp")
-_IDENT_START = re.compile(r"[A-Za-z_]")
-_IDENT_CHAR = re.compile(r"[A-Za-z0-9_]")
-_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _STAT_ORDER = {"last": 0, "min": 1, "max": 2}
 
 RepoLike = GitRepo | str | os.PathLike[str]
@@ -87,15 +87,17 @@ def runs(
     *,
     sort: str | Sequence[str] | None = None,
     columns: str | Sequence[str] | None = None,
+    tag: str | None = None,
 ) -> pd.DataFrame:
     """One row per run, newest first (see the module docstring for the columns).
 
     ``where`` is a pandas ``query`` expression in which dotted column names work as they
     are (``config.lr > 0.01 and metrics.loss.min < 0.2``); ``experiment`` and ``status``
     (any case) keep only those runs; ``sort`` names columns, ``-column`` for descending;
-    ``columns`` keeps only those columns (``fnmatch`` patterns like ``config.*`` work).
+    ``columns`` keeps only those columns (``fnmatch`` patterns like ``config.*`` work);
+    ``tag`` keeps the runs with that tag (their own or their note's).
     """
-    chosen = select(open_repo(repo), where, experiment, status, sort)
+    chosen = select(open_repo(repo), where, experiment, status, sort, tag)
     frame = chosen.frame.reset_index(drop=True)
     if columns is not None:
         frame = frame[pick_columns(frame.columns, columns)]
@@ -108,10 +110,13 @@ def select(
     experiment: str | None = None,
     status: str | None = None,
     sort: str | Sequence[str] | None = None,
+    tag: str | None = None,
 ) -> Selection:
     """The runs matching the filters, sorted; the frame's index points into the table."""
     table = run_table(repo)
     frame = build_frame(table)
+    if tag is not None:
+        frame = frame[frame["tags"].map(lambda tags: tag in (tags or ())).astype(bool)]
     if experiment is not None:
         frame = frame[frame["experiment"] == experiment]
     if status is not None:
@@ -129,6 +134,7 @@ def select_rows(
     experiment: str | None = None,
     status: str | None = None,
     sort: str | Sequence[str] | None = None,
+    tag: str | None = None,
 ) -> tuple[RunTable, list[int]]:
     """The run table and the row numbers of the runs chosen, in order.
 
@@ -136,17 +142,19 @@ def select_rows(
     keeps a plain ``gitxp ls`` as fast as listing the refs.
     """
     if where or sort:
-        chosen = select(repo, where, experiment, status, sort)
+        chosen = select(repo, where, experiment, status, sort, tag)
         return chosen.table, [int(i) for i in chosen.frame.index]
     table = run_table(repo)
     statuses = table.columns.get("status") or [None] * len(table)
     experiments = table.columns.get("experiment") or [None] * len(table)
+    tags = table.columns.get("tags") or [[]] * len(table)
     wanted = None if status is None else status.upper()
     rows = [
         i
         for i in range(len(table))
         if (wanted is None or str(statuses[i] or "").upper() == wanted)
         and (experiment is None or experiments[i] == experiment)
+        and (tag is None or tag in (tags[i] or ()))
     ]
     return table, rows
 
@@ -213,97 +221,6 @@ def _typed(values: list[Any]) -> Any:
 # -- where, sort, columns ------------------------------------------------------------------
 
 
-def filter_where(frame: pd.DataFrame, expr: str) -> pd.DataFrame:
-    """The rows of ``frame`` for which the pandas ``query`` expression ``expr`` is true."""
-    import pandas as pd
-
-    text = rewrite_where(expr, list(frame.columns))
-    try:  # syntax first, on a same-length copy, so the error points into ``expr``
-        compile(rewrite_where(expr, list(frame.columns), plain=True), "<where>", "eval")
-    except SyntaxError as err:
-        near = _near(expr, err.offset)
-        raise UsageError(f"invalid where expression {expr!r}: {err.msg}{near}") from None
-    try:
-        # The python engine whether numexpr is installed or not: .str methods work alike.
-        mask = frame.eval(text, engine="python")
-    except pd.errors.UndefinedVariableError as err:
-        found = re.search(r"name '([^']+)' is not defined", str(err))
-        raise unknown_column(found.group(1) if found else str(err), frame.columns, expr) from None
-    except SyntaxError as err:
-        raise UsageError(f"invalid where expression {expr!r}: {err.msg}") from None
-    except Exception as err:
-        raise UsageError(f"where expression {expr!r} failed: {err}") from None
-    if not isinstance(mask, pd.Series) or not (
-        pd.api.types.is_bool_dtype(mask.dtype) or mask.isna().all()
-    ):
-        raise UsageError(
-            f"where expression {expr!r} is not a condition; compare columns, e.g. "
-            "'status == \"COMPLETED\" and config.lr > 0.01'"
-        )
-    return frame[mask.fillna(False).astype(bool)]
-
-
-def rewrite_where(expr: str, columns: Sequence[str], plain: bool = False) -> str:
-    """``expr`` with every known column name that is not a Python name in backquotes.
-
-    Strings and already backquoted names stay as they are. A dotted name starting with
-    ``config.`` or ``metrics.`` that names no column raises :class:`UsageError`.
-    ``plain``: such names (and backquoted ones) become Python names of the same length
-    instead, for a syntax check whose error offsets match ``expr``.
-    """
-    quoted = sorted((c for c in columns if not c.isidentifier()), key=len, reverse=True)
-    out: list[str] = []
-    i = 0
-    while i < len(expr):
-        char = expr[i]
-        if char in "'\"`":
-            end = _closing(expr, i)
-            out.append("_" * (end - i) if plain and char == "`" else expr[i:end])
-            i = end
-            continue
-        boundary = i == 0 or not (_IDENT_CHAR.match(expr[i - 1]) or expr[i - 1] == ".")
-        if boundary and _IDENT_START.match(char):
-            name = next((c for c in quoted if _is_name_at(expr, i, c)), None)
-            if name is not None:
-                out.append(re.sub(r"\W", "_", name) if plain else f"`{name}`")
-                i += len(name)
-                continue
-            dotted = _DOTTED.match(expr, i)
-            assert dotted is not None
-            word = dotted.group(0)
-            head = word.split(".", 1)[0]
-            if "." in word and head in ("config", "metrics") and head not in columns:
-                raise unknown_column(word, columns, expr)
-            out.append(word)
-            i = dotted.end()
-            continue
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def unknown_column(name: str, columns: Iterable[str], expr: str | None = None) -> UsageError:
-    """An error naming the unknown column ``name`` and the columns closest to it."""
-    names = list(columns)
-    close = difflib.get_close_matches(name, names, n=5, cutoff=0.6)
-    tail = name.split(".")[-1] if "." in name else name
-    for column in names:
-        parts = column.split(".")
-        if (tail in parts[1:] or column.endswith("." + name)) and column not in close:
-            close.append(column)
-    where = f" in {expr!r}" if expr is not None else ""
-    hint = f"; close: {', '.join(close[:6])}" if close else ""
-    listing = "" if close else _some_columns(names)
-    return UsageError(f"unknown column {name!r}{where}{hint}{listing}")
-
-
-def _some_columns(names: list[str]) -> str:
-    shown = [n for n in names if not n.startswith(("config.", "metrics."))][:8]
-    shown += [n for n in names if n.startswith("config.")][:4]
-    shown += [n for n in names if n.startswith("metrics.")][:3]
-    return f"; columns include {', '.join(shown)} ('gitxp export' writes them all)"
-
-
 def sort_frame(frame: pd.DataFrame, spec: str | Sequence[str]) -> pd.DataFrame:
     """``frame`` sorted by columns (``-name``: descending), missing values last."""
     keys = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
@@ -351,33 +268,6 @@ def pick_columns(columns: Iterable[str], spec: str | Sequence[str]) -> list[str]
 
 def _sort_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-
-
-def _closing(expr: str, start: int) -> int:
-    """The index just past the string or backquoted name that opens at ``start``."""
-    quote = expr[start]
-    i = start + 1
-    while i < len(expr):
-        if expr[i] == "\\" and quote != "`":
-            i += 2
-            continue
-        if expr[i] == quote:
-            return i + 1
-        i += 1
-    return len(expr)
-
-
-def _is_name_at(expr: str, i: int, name: str) -> bool:
-    end = i + len(name)
-    return expr.startswith(name, i) and (end == len(expr) or not _IDENT_CHAR.match(expr[end]))
-
-
-def _near(expr: str, offset: int | None) -> str:
-    """`` near 'token'``: the text of ``expr`` where a syntax error was found."""
-    if not offset:
-        return ""
-    rest = expr[offset - 1 :].split()
-    return f" near {rest[0]!r}" if rest else " at the end"
 
 
 # -- metrics -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from gitxp.configuration.dicts import iterate_flattened
 from gitxp.git.repo import GitRepo
 from gitxp.query.cache import RunTable
+from gitxp.store.notes import merged_tags, record_note
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record
 
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
@@ -125,16 +126,17 @@ def ls_output(
     where: str | None = None,
     sort: str | None = None,
     columns: str | None = None,
+    tag: str | None = None,
 ) -> tuple[str, str]:
     """What ``gitxp ls`` prints: (stdout text, a note for stderr); both may be empty.
 
     Runs come from the query layer (:mod:`gitxp.query.frames`): ``where`` is a pandas query
     expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
-    show instead of the default ones.
+    show instead of the default ones, ``tag`` keeps the runs with that tag.
     """
     from gitxp.query.frames import pick_columns, select_rows
 
-    runs, rows = select_rows(repo, where=where, status=status, sort=sort)
+    runs, rows = select_rows(repo, where=where, status=status, sort=sort, tag=tag)
     if limit is not None:
         rows = rows[: max(limit, 0)]
     chosen = None
@@ -167,9 +169,10 @@ def query_rows(
     width = unique_prefix_length(ids)
     view = _Rows(runs)
     if columns is None:
-        keys = _differing_columns(runs, rows)
+        tagged = any(view.get("tags", i) for i in rows)
+        keys = ["tags"] * tagged + _differing_columns(runs, rows)
         header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
-        header += [k.removeprefix("config.") for k in keys]
+        header += [k.removeprefix("config.") if k != "tags" else "TAGS" for k in keys]
     else:
         keys = columns
         header = ["ID", *(c if "." in c else c.upper() for c in columns)]
@@ -299,8 +302,13 @@ def _cell(value: Any) -> str:
 
 
 def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
-    """One run as JSON data (``full`` adds metrics, host, env lock and output)."""
+    """One run as JSON data (``full`` adds metrics, host, env lock and output).
+
+    ``tags`` are the run's own and its note's, ``note`` the note's text (None: no note).
+    """
+    note = record_note(rec)
     data = {**rec.info, "ref": rec.ref.ref, "commit": rec.ref.commit, "config": rec.config}
+    data.update(tags=merged_tags(rec.info.get("tags"), note), note=note.text or None)
     if full:
         data.update(
             metrics=rec.metrics,
@@ -315,6 +323,7 @@ def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
 def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) -> str:
     """Everything recorded about a run, as readable sections."""
     info = rec.info
+    note = record_note(rec)
     lines = [f"run {rec.ref.id}  {display_status(info)}"]
     fields = [
         ("experiment", info.get("experiment")),
@@ -330,7 +339,7 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         ("seed", info.get("seed")),
         ("base", _base(info)),
         ("comment", info.get("comment")),
-        ("tags", ", ".join(info.get("tags") or [])),
+        ("tags", ", ".join(merged_tags(info.get("tags"), note))),
         ("reproduces", info.get("reproduction_of")),
         ("resumes", info.get("resumed_from")),
         ("ref", f"{rec.ref.ref} ({rec.ref.commit[:12]}, snapshot {rec.snapshot_commit[:12]})"),
@@ -339,6 +348,8 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
     if info.get("skipped_files"):
         lines.append("  skipped (too large to snapshot):")
         lines += [f"    {s['path']} ({s['size']} bytes)" for s in info["skipped_files"]]
+    if note.text:
+        lines += ["", "note:"] + ["  " + x for x in note.text.splitlines()]
     lines += ["", "config:"]
     lines += [
         "  " + line for line in record.dump_yaml(rec.config).decode().splitlines() if rec.config

@@ -27,9 +27,9 @@ from gitxp.query.frames import (
     resolve_runs,
     select,
     select_rows,
-    unknown_column,
     unknown_metric,
 )
+from gitxp.query.where import unknown_column
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,8 +1,9 @@
 """Reading runs from git as flat rows: what the query cache (:mod:`gitxp.query.cache`) holds.
 
-A row holds a run's ``run.json`` fields, its config flattened to ``config.<dotted key>``
-and ``metrics.<name>.last|min|max``. Times are integer microseconds since the Unix epoch
-(UTC); everything else is plain JSON data.
+A row holds a run's ``run.json`` fields (its own tags as ``run_tags``), its snapshot
+commit (``snapshot``, where the run's git note hangs), its config flattened to
+``config.<dotted key>`` and ``metrics.<name>.last|min|max``. Times are integer
+microseconds since the Unix epoch (UTC); everything else is plain JSON data.
 
 A first query over thousands of runs reads all of them, so this is written for speed: one
 tree lookup per run, objects read without re-hashing, host facts and configs parsed once
@@ -26,6 +27,7 @@ from typing import Any
 
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
 from gitxp.store import record
+from gitxp.store.notes import snapshot_of
 
 PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
 MAX_WORKERS = 8
@@ -176,7 +178,9 @@ def read_row(
     for column, key in _TIMES.items():
         row[column] = micros(info.get(key))
     tags = info.get("tags")
-    row["tags"] = list(tags) if isinstance(tags, list) else []
+    row["run_tags"] = list(tags) if isinstance(tags, list) else []
+    base = info.get("base_commit")
+    row["snapshot"] = snapshot_of(repo, commit, base if isinstance(base, str) else None)
     host = _memo(memo, files.get("host.json"), _json_dict)
     row["host"] = host.get("hostname") if isinstance(host, dict) else None
     scalars = memo.setdefault("scalars", {})

@@ -24,8 +24,6 @@ from board_helpers import (
     stop_slow_run,
 )
 
-from gitxp.board.notes import RunNote, format_note, parse_note
-
 Q = urllib.parse.quote
 
 
@@ -216,13 +214,6 @@ def test_tags_and_notes_are_git_notes(board: Board, project: Project) -> None:
         text=True,
     )
     assert gone.returncode != 0
-
-
-def test_note_text_format_round_trips() -> None:
-    note = RunNote(["a", "b c"], "line one\n\nline three")
-    assert parse_note(format_note(note)) == note
-    assert parse_note("just text\n") == RunNote([], "just text")
-    assert format_note(RunNote()) == ""
 
 
 def test_delete_removes_the_ref_and_refuses_running_runs(board: Board, project: Project) -> None:

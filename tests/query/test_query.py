@@ -20,6 +20,7 @@ from gitxp.git.repo import GitRepo
 from gitxp.query import cache as rowcache
 from gitxp.query import frames as query
 from gitxp.query import rows as rowread
+from gitxp.query import where
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +136,7 @@ def test_bad_sort_and_columns_suggest_names(project: dict[str, Any]) -> None:
 
 def test_rewrite_where_quotes_only_known_dotted_names() -> None:
     columns = ["status", "config.lr", "config.opt", "config.opt.name", "metrics.val/loss.min"]
-    rewrite = query.rewrite_where
+    rewrite = where.rewrite_where
     assert rewrite("config.lr > 0.1", columns) == "`config.lr` > 0.1"
     assert rewrite("config.opt.name == 'config.lr'", columns) == "`config.opt.name` == 'config.lr'"
     assert rewrite("config.opt.name.str.len() > 2", columns) == "`config.opt.name`.str.len() > 2"
@@ -227,6 +228,7 @@ def test_ls_table_where_sort_columns(project: dict[str, Any]) -> None:
         "START",
         "DURATION",
         "RESULT",
+        "TAGS",  # run b is tagged
         "fail",
         "lr",
         "opt.name",

@@ -1,9 +1,10 @@
 """Tags and notes of runs, kept as git notes on each run's snapshot commit.
 
-The board writes them under the notes ref :data:`gitxp.git.repo.NOTES_REF`
-(``refs/notes/gitxp``), one note per run, on the run's *snapshot* commit: that commit
-never changes while the run goes on (heartbeats add record commits on top of it), and it
-is the same commit in every clone that fetched the run. Plain git reads them::
+``gitxp tag``, ``gitxp note`` and the board write them under the notes ref
+:data:`gitxp.git.repo.NOTES_REF` (``refs/notes/gitxp``), one note per run, on the run's
+*snapshot* commit: that commit never changes while the run goes on (heartbeats add record
+commits on top of it), and it is the same commit in every clone that fetched
+the run. Plain git reads them::
 
     git notes --ref gitxp show <snapshot commit>
 
@@ -16,18 +17,20 @@ notes, keeping both texts; see docs/sharing.md). A note's text is readable and e
 
 The first line is the tags (comma-separated) when it starts with ``Tags:``; everything
 after the blank line that follows is the note. A note without a ``Tags:`` line is all
-text. Tags given with ``gitxp run -t`` live in the run's ``run.json`` and stay there; the
-board shows both.
+text. Tags given with ``gitxp run -t`` live in the run's ``run.json`` and stay there
+(a run is never rewritten); the query layer's ``tags`` column, ``gitxp show`` and the
+board show both, and ``note`` is the note's text.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gitxp.errors import UsageError
 from gitxp.git.repo import NOTES_REF, GitRepo
+from gitxp.store.runs import RunRecord, RunRef, list_runs, resolve
 
 TAGS_LINE = "Tags:"
 MAX_TAG = 100
@@ -140,3 +143,60 @@ class NotesIndex:
             repo.set_note(snapshot, format_note(note), self.ref)
             self._target = None  # re-read on next use
         return parse_note(format_note(note))
+
+
+def merged_tags(run_tags: Iterable[object] | None, note: RunNote) -> list[str]:
+    """A run's own tags (``run.json``) followed by its note's, without repeats."""
+    return list(dict.fromkeys([*(str(t) for t in run_tags or ()), *note.tags]))
+
+
+def record_note(rec: RunRecord) -> RunNote:
+    """The note of the run ``rec`` (an empty one when it has none)."""
+    return parse_note(rec.repo.note(rec.snapshot_commit))
+
+
+def tag_runs(
+    repo: GitRepo, specs: Sequence[str], tags: Sequence[str], remove: bool = False
+) -> list[tuple[RunRecord, list[str]]]:
+    """Add ``tags`` to (or with ``remove`` take them from) the notes of the runs ``specs``.
+
+    Every run is resolved and every tag checked before any note is written. A tag the run
+    was recorded with (``gitxp run -t``) lives in its ``run.json`` and cannot be removed.
+    Returns each run with its tags afterwards (its own and its note's).
+    """
+    wanted = clean_tags(tags)
+    if not wanted:
+        raise UsageError("name a tag: gitxp tag RUN… TAG")
+    records = _records(repo, specs)
+    if remove:
+        for rec in records:
+            fixed = [t for t in wanted if t in (rec.info.get("tags") or [])]
+            if fixed:
+                raise UsageError(
+                    f"run {rec.ref.id[:12]} was recorded with tag {fixed[0]!r} (gitxp run -t): "
+                    "it is part of the run and stays; only tags added later can be removed"
+                )
+    index = NotesIndex()
+    out = []
+    for rec in records:
+        note = record_note(rec)
+        new = [t for t in note.tags if t not in wanted] if remove else [*note.tags, *wanted]
+        if new != note.tags:
+            note = index.write(repo, rec.snapshot_commit, new, note.text)
+        out.append((rec, merged_tags(rec.info.get("tags"), note)))
+    return out
+
+
+def note_run(repo: GitRepo, spec: str, text: str) -> tuple[RunRecord, RunNote]:
+    """Set the free text of run ``spec``'s note to ``text`` ("" clears it); tags stay."""
+    (rec,) = _records(repo, [spec])
+    note = record_note(rec)
+    return rec, NotesIndex().write(repo, rec.snapshot_commit, note.tags, text)
+
+
+def _records(repo: GitRepo, specs: Sequence[str]) -> list[RunRecord]:
+    if not specs:
+        raise UsageError("name a run: an id prefix from 'gitxp ls', or latest")
+    runs: list[RunRef] = list_runs(repo)
+    found = {ref.ref: ref for ref in (resolve(repo, spec, runs) for spec in specs)}
+    return [RunRecord.load(repo, ref) for ref in found.values()]
