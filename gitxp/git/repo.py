@@ -236,6 +236,24 @@ class GitRepo(HistoryMixin, TransferMixin):
             raise RepoError(f"{oid} is not a file")
         return bytes(obj.data)
 
+    def find_commit(self, rev: str) -> str | None:
+        """The commit any revision git accepts names (sha prefix, ref, ``x~2``), or None.
+
+        Raises :class:`RunNotFoundError` for a sha prefix that several objects share.
+        """
+        try:
+            obj = self.repo.revparse_single(rev)
+        except pygit2.AmbiguousError:
+            raise RunNotFoundError(
+                f"{rev!r} is an ambiguous commit prefix; type more characters"
+            ) from None
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+        try:
+            return str(obj.peel(pygit2.Commit).id)
+        except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+
     def _tree(self, oid: str) -> pygit2.Tree:
         obj = self.repo[oid]
         if not isinstance(obj, pygit2.Tree):

@@ -27,7 +27,6 @@ from typing import Any
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
 from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
-from gitxp.store.ids import normalize_prefix
 from gitxp.store.runs import RunRef, list_runs, record, resolve
 
 ATTEMPTS = 3
@@ -215,7 +214,7 @@ class _PushPlan:
     def __call__(self, remote_refs: dict[str, str]) -> dict[str, str | None]:
         there_notes = remote_refs.pop(NOTES_REF, None)
         if self.delete is not None:
-            self.decided = _plan_delete(self.delete, remote_refs, self.report)
+            self.decided = _plan_delete(self.repo, self.delete, remote_refs, self.report)
         else:
             self.decided = _plan_push(self.repo, self.target, self.wanted, remote_refs, self.report)
             self.notes, self.notes_commit = plan_notes_push(self.repo, there_notes)
@@ -300,7 +299,7 @@ def _report_notes_push(
 
 
 def _plan_delete(
-    specs: list[str], remote_refs: dict[str, str], report: PushReport
+    repo: GitRepo, specs: list[str], remote_refs: dict[str, str], report: PushReport
 ) -> dict[str, str | None]:
     remote_runs = [
         RunRef(run_id_of(ref), ref, commit)
@@ -311,7 +310,7 @@ def _plan_delete(
     updates: dict[str, str | None] = {}
     for spec in specs:
         try:
-            run = _match(spec, remote_runs)
+            run = _match(repo, spec, remote_runs)
         except RunNotFoundError as err:
             report.rejected.append((spec, str(err)))
             continue
@@ -319,18 +318,13 @@ def _plan_delete(
     return updates
 
 
-def _match(spec: str, runs: list[RunRef]) -> RunRef:
-    """The remote run ``spec`` (an id prefix or a full ref) names."""
-    text = spec.strip()
-    if text.startswith(RUNS_PREFIX):
-        text = run_id_of(text)
-    prefix = normalize_prefix(text)
-    matches = [r for r in runs if prefix and r.id.startswith(prefix)]
-    if not matches:
-        raise RunNotFoundError(f"no run matches {spec!r} on the remote")
-    if len(matches) > 1:
-        raise RunNotFoundError(f"{spec!r} matches {len(matches)} runs on the remote")
-    return matches[0]
+def _match(repo: GitRepo, spec: str, runs: list[RunRef]) -> RunRef:
+    """The remote run ``spec`` names (any name :func:`resolve` takes)."""
+    newest_first = sorted(runs, key=lambda r: r.id, reverse=True)
+    try:
+        return resolve(repo, spec, newest_first)
+    except RunNotFoundError as err:
+        raise RunNotFoundError(f"on the remote: {err}") from None
 
 
 def _fetch_objects(repo: GitRepo, target: Any, commits: set[str]) -> None:
@@ -396,7 +390,7 @@ def fetch(
         if runs:
             listed = [RunRef(run_id_of(r), r, c) for r, c in run_refs.items()]
             for spec in runs:
-                run = _match(spec, listed)
+                run = _match(repo, spec, listed)
                 chosen[run.ref] = run.commit
         else:
             chosen.update(run_refs)

@@ -11,10 +11,15 @@ from typing import Any
 from gitxp.errors import RunNotFoundError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo
 from gitxp.store import record
-from gitxp.store.ids import normalize_prefix
+from gitxp.store.ids import is_run_id, normalize_prefix
 
-_LATEST = re.compile(r"^latest(?:~(\d+))?$")
-
+# latest, latest~2, latest^, latest^^, latest~1^ …: the newest run, counted back.
+_LATEST = re.compile(r"^latest((?:[~^]\d*)*)$")
+_STEP = re.compile(r"([~^])(\d*)")
+# The names git gives a run ref: full, as for-each-ref --format=%(refname:short) prints
+# it, and the last two parts.
+_REF_FORMS = ("refs/gitxp/runs/", "gitxp/runs/", "runs/")
+_SHORTEST_SHA = 4
 
 @dataclass(frozen=True)
 class RunRef:
@@ -36,37 +41,100 @@ def list_runs(repo: GitRepo) -> list[RunRef]:
 
 
 def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRef:
-    """The run named by ``spec``: a unique id prefix, a full ref, or ``latest[~N]``."""
+    """The run named by ``spec``, as git users name a commit.
+
+    Accepted: a unique run id prefix; the run's ref (``refs/gitxp/runs/<id>``,
+    ``gitxp/runs/<id>``, ``runs/<id>``); ``latest``, ``latest~N``, ``latest^`` (the Nth
+    run before the newest); and any revision git accepts (a commit sha or its prefix,
+    ``gitxp/runs/<id>~1`` …) that names a commit of a run: its snapshot commit, its
+    record commit or an earlier heartbeat commit. ``runs`` (default: the local runs) is
+    the list to choose from. Raises :class:`RunNotFoundError` with the candidates when
+    the name is ambiguous.
+    """
     runs = list_runs(repo) if runs is None else runs
     text = spec.strip()
+    if not text:
+        raise RunNotFoundError("no run named; give an id prefix from 'gitxp ls', or latest")
     latest = _LATEST.match(text)
     if latest:
-        back = int(latest.group(1) or 0)
-        if back >= len(runs):
-            have = f"only {len(runs)} run{'s' if len(runs) != 1 else ''}"
-            raise RunNotFoundError(f"{text}: this repository has {have}")
-        return runs[back]
-    if text.startswith("refs/"):
-        for run in runs:
-            if run.ref == text:
-                return run
-        raise RunNotFoundError(f"no run at {text}; 'gitxp ls' lists the runs")
+        return _latest(text, latest.group(1), runs)
+    by_id = {run.id: run for run in runs}
+    for form in _REF_FORMS:
+        if text.startswith(form) and is_run_id(text[len(form) :]):
+            found = by_id.get(text[len(form) :])
+            if found is None:
+                raise RunNotFoundError(f"no run at {text}; 'gitxp ls' lists the runs")
+            return found
     prefix = normalize_prefix(text)
-    if prefix is None:
-        raise RunNotFoundError(
-            f"{text!r} is not a run id; use an id prefix from 'gitxp ls', or latest, latest~1"
-        )
-    matches = [run for run in runs if run.id.startswith(prefix)]
-    if not matches:
-        raise RunNotFoundError(f"no run matches {text!r}; 'gitxp ls' lists the runs")
+    matches = {r.id: "id" for r in runs if prefix is not None and r.id.startswith(prefix)}
+    commit, owner = _by_commit(repo, text, runs, by_id)
+    if owner is not None and commit is not None:
+        matches.setdefault(owner.id, f"commit {commit[:10]}")
+    if len(matches) == 1:
+        return by_id[next(iter(matches))]
     if len(matches) > 1:
-        shown = ", ".join(m.id[:12] for m in matches[:5])
-        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        shown = ", ".join(f"{i[:12]} ({how})" for i, how in sorted(matches.items())[:8])
+        more = f" and {len(matches) - 8} more" if len(matches) > 8 else ""
         raise RunNotFoundError(
-            f"{text!r} is ambiguous: it matches {shown}{more}; type more characters"
+            f"{text!r} is ambiguous: it names runs {shown}{more}; type more characters"
         )
-    return matches[0]
+    if commit is not None:
+        raise RunNotFoundError(
+            f"{text!r} is commit {commit[:10]}, which belongs to no run; 'gitxp ls' lists the runs"
+        )
+    raise RunNotFoundError(
+        f"no run matches {text!r}; use an id prefix or a commit from 'gitxp ls', "
+        "gitxp/runs/<id>, or latest, latest~1"
+    )
 
+
+def _latest(text: str, steps: str, runs: list[RunRef]) -> RunRef:
+    back = 0
+    for kind, digits in _STEP.findall(steps):
+        count = int(digits) if digits else 1
+        if kind == "^" and count > 1:
+            raise RunNotFoundError(f"{text}: a run has one predecessor; write latest~N")
+        back += count
+    if back >= len(runs):
+        have = f"only {len(runs)} run{'s' if len(runs) != 1 else ''}"
+        raise RunNotFoundError(f"{text}: this repository has {have}")
+    return runs[back]
+
+
+def _by_commit(
+    repo: GitRepo, text: str, runs: list[RunRef], by_id: dict[str, RunRef]
+) -> tuple[str | None, RunRef | None]:
+    """The commit ``text`` names, and the run it is a commit of (either may be None)."""
+    if len(text) < _SHORTEST_SHA:
+        return None, None
+    commit = repo.find_commit(text)
+    if commit is None:
+        return None, None
+    for run in runs:
+        if run.commit == commit:
+            return commit, run
+    claimed = by_id.get(_trailer_run(repo, commit))
+    if claimed is None or repo.find_commit(claimed.commit) is None:
+        return commit, None
+    # The trailer is only a claim (a fetched commit can say anything): the commit must be
+    # the run's snapshot commit or a record commit on top of it.
+    snapshot = _snapshot_of(repo, claimed)
+    if commit == snapshot or repo.commit_parents(commit) == [snapshot]:
+        return commit, claimed
+    return commit, None
+
+
+def _trailer_run(repo: GitRepo, commit: str) -> str:
+    return record.parse_trailers(repo.commit_message(commit)).get("Gitxp-Run", "")
+
+
+def _snapshot_of(repo: GitRepo, run: RunRef) -> str:
+    """The snapshot commit of ``run``: its ref's commit, or that commit's parent when the
+    parent is a commit of the same run."""
+    parents = repo.commit_parents(run.commit)
+    if len(parents) == 1 and _trailer_run(repo, parents[0]) == run.id:
+        return parents[0]
+    return run.commit
 
 @dataclass
 class RunRecord:
