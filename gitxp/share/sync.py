@@ -321,10 +321,7 @@ def _plan_delete(
 def _match(repo: GitRepo, spec: str, runs: list[RunRef]) -> RunRef:
     """The remote run ``spec`` names (any name :func:`resolve` takes)."""
     newest_first = sorted(runs, key=lambda r: r.id, reverse=True)
-    try:
-        return resolve(repo, spec, newest_first)
-    except RunNotFoundError as err:
-        raise RunNotFoundError(f"on the remote: {err}") from None
+    return resolve(repo, spec, newest_first, where=" on the remote")
 
 
 def _fetch_objects(repo: GitRepo, target: Any, commits: set[str]) -> None:

@@ -21,6 +21,7 @@ _STEP = re.compile(r"([~^])(\d*)")
 _REF_FORMS = ("refs/gitxp/runs/", "gitxp/runs/", "runs/")
 _SHORTEST_SHA = 4
 
+
 @dataclass(frozen=True)
 class RunRef:
     """A run's id, its ref name and the commit the ref points at."""
@@ -40,7 +41,7 @@ def list_runs(repo: GitRepo) -> list[RunRef]:
     return runs
 
 
-def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRef:
+def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None, where: str = "") -> RunRef:
     """The run named by ``spec``, as git users name a commit.
 
     Accepted: a unique run id prefix; the run's ref (``refs/gitxp/runs/<id>``,
@@ -48,8 +49,8 @@ def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRe
     run before the newest); and any revision git accepts (a commit sha or its prefix,
     ``gitxp/runs/<id>~1`` …) that names a commit of a run: its snapshot commit, its
     record commit or an earlier heartbeat commit. ``runs`` (default: the local runs) is
-    the list to choose from. Raises :class:`RunNotFoundError` with the candidates when
-    the name is ambiguous.
+    the list to choose from, ``where`` (`` on the remote``) says where that list is.
+    Raises :class:`RunNotFoundError`, with the candidates when the name is ambiguous.
     """
     runs = list_runs(repo) if runs is None else runs
     text = spec.strip()
@@ -59,11 +60,12 @@ def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRe
     if latest:
         return _latest(text, latest.group(1), runs)
     by_id = {run.id: run for run in runs}
+    listing = "'gitxp ls --remote'" if where else "'gitxp ls'"
     for form in _REF_FORMS:
         if text.startswith(form) and is_run_id(text[len(form) :]):
             found = by_id.get(text[len(form) :])
             if found is None:
-                raise RunNotFoundError(f"no run at {text}; 'gitxp ls' lists the runs")
+                raise RunNotFoundError(f"no run at {text}{where}; {listing} lists the runs")
             return found
     prefix = normalize_prefix(text)
     matches = {r.id: "id" for r in runs if prefix is not None and r.id.startswith(prefix)}
@@ -76,16 +78,19 @@ def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRe
         shown = ", ".join(f"{i[:12]} ({how})" for i, how in sorted(matches.items())[:8])
         more = f" and {len(matches) - 8} more" if len(matches) > 8 else ""
         raise RunNotFoundError(
-            f"{text!r} is ambiguous: it names runs {shown}{more}; type more characters"
+            f"{text!r} is ambiguous: it names runs {shown}{more}{where}; type more characters"
         )
     if commit is not None:
         raise RunNotFoundError(
-            f"{text!r} is commit {commit[:10]}, which belongs to no run; 'gitxp ls' lists the runs"
+            f"{text!r} is commit {commit[:10]}, which belongs to no run{where}; "
+            f"{listing} lists the runs"
         )
-    raise RunNotFoundError(
-        f"no run matches {text!r}; use an id prefix or a commit from 'gitxp ls', "
-        "gitxp/runs/<id>, or latest, latest~1"
-    )
+    if text.startswith(_REF_FORMS):
+        raise RunNotFoundError(f"no run at {text}{where}; {listing} lists the runs")
+    hint = f"use an id prefix or a commit from {listing}, gitxp/runs/<id>, or latest, latest~1"
+    if prefix is None:
+        raise RunNotFoundError(f"{text!r} is not a run id, a run's ref or a commit; {hint}")
+    raise RunNotFoundError(f"no run matches {text!r}{where}; {hint}")
 
 
 def _latest(text: str, steps: str, runs: list[RunRef]) -> RunRef:
@@ -135,6 +140,7 @@ def _snapshot_of(repo: GitRepo, run: RunRef) -> str:
     if len(parents) == 1 and _trailer_run(repo, parents[0]) == run.id:
         return parents[0]
     return run.commit
+
 
 @dataclass
 class RunRecord:

@@ -74,7 +74,8 @@ def test_names_that_are_no_run_say_what_to_type(
         "HEAD": "belongs to no run",
         head[:10]: "belongs to no run",
         "refs/gitxp/runs/" + "0" * 26: "no run at",
-        "nothing-like-it": "no run matches",
+        "nothing-like-it": "not a run id",
+        "7ZZZZZZZ": "no run matches",
         "": "no run named",
     }
     for name, words in cases.items():
