@@ -18,7 +18,7 @@ import click
 from gitxp.cli.common import open_repo
 from gitxp.cli.history import branch_, checkout, diff_, gc, reproduce, rm
 from gitxp.cli.runs import ls, note, recover, run, show, tag
-from gitxp.cli.share import fetch, hooks, push
+from gitxp.cli.share import bundle, fetch, hooks, push
 from gitxp.cli.views import board, export, plot
 from gitxp.errors import GitxpError, GitxpWarning
 
@@ -50,6 +50,7 @@ for _command in (
     push,
     fetch,
     hooks,
+    bundle,
 ):
     cli.add_command(_command)
 

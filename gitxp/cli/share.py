@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from gitxp.cli.common import open_repo
+from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo
+
+if TYPE_CHECKING:
+    from gitxp.share.sync import FetchReport
 
 
 def _progress(quiet: bool) -> Callable[[str], None] | None:
@@ -110,6 +116,11 @@ def fetch(args: tuple[str, ...], quiet: bool) -> None:
     repo = open_repo()
     remote, runs = _remote_and_runs(repo, args)
     report = fetch_(repo, remote, runs, progress=_progress(quiet))
+    _report_fetch(report, quiet)
+
+
+def _report_fetch(report: FetchReport, quiet: bool) -> None:
+    """What a fetch (or a bundle import) brought, its conflicts; exit 1 on any conflict."""
     got = len(report.created) + len(report.updated)
     if got:
         click.echo(
@@ -224,3 +235,35 @@ def hooks_list() -> None:
             for p in user_hooks(repo, stage)
         ]
         click.echo(f"  {stage}: {', '.join(found) if found else '(none)'}")
+
+
+@click.group()
+def bundle() -> None:
+    """Carry runs in a file, for machines without a path to the shared remote."""
+
+
+@bundle.command("create")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("runs", nargs=-1, metavar="[RUN]...")
+@click.option("--since", metavar="DATE", help="Only runs started since DATE (2026-11-01, 30d).")
+def bundle_create(file: str, runs: tuple[str, ...], since: str | None) -> None:
+    """Write RUNs (default: all) with their tags and notes into the git bundle FILE."""
+    from gitxp.share.bundle import create_bundle
+
+    report = create_bundle(open_repo(), file, list(runs) or None, since)
+    also = " with tags and notes" if report.notes else ""
+    click.echo(f"wrote {plural(report.runs)}{also} to {report.path}")
+
+
+@bundle.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="Report only what arrived.")
+def bundle_import(file: str, quiet: bool) -> None:
+    """Bring the runs of a bundle FILE in, as 'gitxp fetch' would from a remote."""
+    from gitxp.share.bundle import is_bundle
+    from gitxp.share.sync import fetch as fetch_
+
+    if not is_bundle(file):
+        raise UsageError(f"{file} is not a git bundle (made by 'gitxp bundle create')")
+    repo = open_repo()
+    _report_fetch(fetch_(repo, os.path.abspath(file), progress=_progress(quiet)), quiet)

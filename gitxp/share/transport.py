@@ -37,9 +37,11 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dulwich.client import (
+    FetchPackResult,
     GitClient,
     HTTPUnauthorized,
     LocalGitClient,
+    LsRemoteResult,
     SubprocessGitClient,
     get_transport_and_path,
 )
@@ -53,6 +55,7 @@ from dulwich.repo import Repo as DulwichRepo
 from gitxp.errors import RemoteError
 from gitxp.git.packindex import PackError, index_pack, write_index
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
+from gitxp.share.bundle import BundleFile, is_bundle
 from gitxp.share.remotes import (
     PASSWORD_ENV,
     USERNAME_ENV,
@@ -63,6 +66,7 @@ from gitxp.share.remotes import (
     mask_url,
     resolve_remote,
 )
+from gitxp.store.ids import is_run_id
 
 __all__ = ["Connection", "PushResult", "Remote", "mask_url", "resolve_remote"]
 
@@ -290,6 +294,8 @@ class Connection:
         local = local_path(url)
         if local is not None:
             path = os.path.abspath(os.path.expanduser(local))
+            if is_bundle(path):
+                return _BundleClient(self.repo), path
             if not os.path.isdir(path):
                 raise RemoteError(f"{self.remote.label}: no repository at {path}")
             if shutil.which("git"):
@@ -340,11 +346,12 @@ _REF_PREFIXES = [Ref(RUNS_PREFIX.encode()), Ref(NOTES_REF.encode())]
 
 
 def _run_refs(refs: Any) -> dict[str, str]:
-    """The run refs and the notes ref among ``refs``, as text."""
+    """The run refs (``refs/gitxp/runs/<run id>``, no other name) and the notes ref, as text."""
     out: dict[str, str] = {}
     for name, value in (refs or {}).items():
         key = name.decode() if isinstance(name, bytes) else str(name)
-        if (key.startswith(RUNS_PREFIX) or key == NOTES_REF) and value:
+        run = key.startswith(RUNS_PREFIX) and is_run_id(key[len(RUNS_PREFIX) :])
+        if (run or key == NOTES_REF) and value:
             out[key] = value.decode() if isinstance(value, bytes) else str(value)
     return out
 
@@ -419,16 +426,17 @@ class _PackSink:
         self.file.close()
         if self.size == 0:
             return 0
-        try:
-            with (
-                open(self.path, "rb") as handle,
-                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf,
-            ):
+        damage = ""
+        with (
+            open(self.path, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf,
+        ):
+            try:
                 entries, checksum = index_pack(buf)
-        except PackError as err:
-            raise RemoteError(
-                f"the pack received is damaged ({err}); nothing was changed"
-            ) from None
+            except PackError as err:  # handled here: its traceback holds views of buf
+                damage = str(err)
+        if damage:
+            raise RemoteError(f"the pack received is damaged ({damage}); nothing was changed")
         if not entries:
             return 0
         final = self.pack_dir / f"pack-{checksum.hex()}"
@@ -460,3 +468,32 @@ _DELTA_MAX = 64 << 10  # larger objects are sent whole
 # Root trees ("/") and run.json: alike from run to run, and where a delta saves most for
 # the time it takes (dulwich's create_delta costs 0.02-0.3 ms even on small objects).
 _DELTA_NAMES = frozenset({"/", "run.json"})
+
+
+class _BundleClient(GitClient):
+    """A bundle file as a remote to fetch from: its pack streams to the usual sink."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        super().__init__(thin_packs=False)
+        self.repo = repo
+
+    def get_refs(self, path: str | bytes, *args: Any, **kwargs: Any) -> LsRemoteResult:
+        return LsRemoteResult(_as_refs(BundleFile.open(os.fsdecode(path)).refs), {})
+
+    def fetch_pack(
+        self, path: Any, determine_wants: Any, graph_walker: Any, pack_data: Any, *a: Any, **k: Any
+    ) -> Any:
+        bundle = BundleFile.open(os.fsdecode(path))
+        if determine_wants(dict(bundle.refs), None):
+            if any(not self.repo.has_object(c) for c in bundle.prerequisites):
+                raise ValueError("the bundle needs commits this repository lacks; fetch first")
+            for chunk in bundle.pack_chunks():
+                pack_data(chunk)
+        return FetchPackResult(_as_refs(bundle.refs), {}, b"gitxp-bundle")
+
+    def send_pack(self, path: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("a bundle is read-only; 'gitxp bundle create' writes one")
+
+
+def _as_refs(refs: dict[bytes, bytes]) -> dict[Ref, ObjectID | None]:
+    return {Ref(k): ObjectID(v) for k, v in refs.items()}
