@@ -151,8 +151,48 @@ def rm(
     help="Prune unreachable objects older than this git date (default: now, or before the "
     "oldest run in progress).",
 )
-def gc(prune: str | None) -> None:
-    """Give back the space of deleted runs; refs, reflogs and worktrees stay."""
+@click.option("--keep-best", type=int, metavar="N", help="Keep the N best runs of each group.")
+@click.option("--by", multiple=True, metavar="COLUMN", help="Group runs by this column (repeat).")
+@click.option("--score", default="result", show_default=True, help="Column that ranks runs.")
+@click.option("--minimize", is_flag=True, help="Lower scores are better.")
+@click.option("--keep-tagged", is_flag=True, help="Keep runs with a tag or a note.")
+@click.option("--keep-reproduced", is_flag=True, help="Keep runs that have been reproduced.")
+@click.option("--older-than", help="Only runs older than this are deleted (30d, 12h, 2w).")
+@click.option("--yes", is_flag=True, help="Delete what the plan lists (default: only list it).")
+def gc(
+    prune: str | None,
+    keep_best: int | None,
+    by: tuple[str, ...],
+    score: str,
+    minimize: bool,
+    keep_tagged: bool,
+    keep_reproduced: bool,
+    older_than: str | None,
+    yes: bool,
+) -> None:
+    """Give back the space of deleted runs; refs, reflogs and worktrees stay.
+
+    With --keep-best, --keep-tagged, --keep-reproduced or --older-than, first delete the
+    runs no rule keeps: listed only, unless --yes.
+    """
+    from gitxp.query.retention import Retention, apply_plan, plan_retention
     from gitxp.store.prune import gc as gc_
 
-    click.echo(gc_(open_repo(), prune=prune).summary())
+    repo = open_repo()
+    rule = Retention(keep_best, by, score, minimize, keep_tagged, keep_reproduced, older_than)
+    if rule.given:
+        plan = plan_retention(repo, rule)
+        verb = "delete" if yes else "would delete"
+        for d in plan.delete:
+            click.echo(f"{verb} {d.ref.id}  {d.status:<10} {d.reason}")
+        for d in plan.keep:
+            click.echo(f"keep   {d.ref.id}  {d.status:<10} {d.reason}")
+        if not yes:
+            click.echo(
+                f"{len(plan.delete)} of {len(plan.delete) + len(plan.keep)} runs would go; "
+                "pass --yes to delete them and give their space back",
+                err=True,
+            )
+            return
+        click.echo(f"deleted {len(apply_plan(repo, plan))} runs")
+    click.echo(gc_(repo, prune=prune).summary())
