@@ -12,7 +12,7 @@ import click
 
 from gitxp.cli.common import open_repo
 from gitxp.errors import UsageError
-from gitxp.git.repo import GitRepo
+from gitxp.share.remotes import split_remote_and_runs
 
 if TYPE_CHECKING:
     from gitxp.share.sync import FetchReport
@@ -23,15 +23,6 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
     if quiet or not sys.stderr.isatty():
         return None
     return lambda text: click.echo(text, err=True, nl=False)
-
-
-def _remote_and_runs(repo: GitRepo, args: tuple[str, ...]) -> tuple[str | None, list[str]]:
-    """``[REMOTE] [RUN]…``: the first word is a remote if it names one, else a run."""
-    from gitxp.share.remotes import looks_like_remote
-
-    if args and looks_like_remote(repo, args[0]):
-        return args[0], list(args[1:])
-    return None, list(args)
 
 
 def plural(count: int, word: str = "run") -> str:
@@ -58,7 +49,7 @@ def push(
     from gitxp.share.sync import push as push_
 
     repo = open_repo()
-    remote, runs = _remote_and_runs(repo, args)
+    remote, runs = split_remote_and_runs(repo, args)
     report = push_(
         repo,
         remote,
@@ -114,7 +105,7 @@ def fetch(args: tuple[str, ...], quiet: bool) -> None:
     from gitxp.share.sync import fetch as fetch_
 
     repo = open_repo()
-    remote, runs = _remote_and_runs(repo, args)
+    remote, runs = split_remote_and_runs(repo, args)
     report = fetch_(repo, remote, runs, progress=_progress(quiet))
     _report_fetch(report, quiet)
 

@@ -388,7 +388,8 @@ def nearest_key(key: str, candidates: Iterable[str]) -> str | None:
     """The candidate most similar to ``key`` (difflib ratio >= 0.6), or None.
 
     If no whole key is close, the last dotted parts are compared, so ``lrr`` can suggest
-    ``opt.lr``; candidates under the same parent as ``key`` are preferred.
+    ``opt.lr``; candidates under the same parent as ``key`` are preferred. Last, a
+    candidate that is ``key`` with a ``_word`` more or less (``lr`` for ``lr_rate``).
     """
     pool = list(dict.fromkeys(c for c in candidates if c != key))
     matches = difflib.get_close_matches(key, pool, n=1, cutoff=0.6)
@@ -399,7 +400,11 @@ def nearest_key(key: str, candidates: Iterable[str]) -> str | None:
     for cand in sorted(pool, key=lambda c: (c.rpartition(".")[0] != parent, c.count("."))):
         by_last.setdefault(cand.rpartition(".")[2], cand)
     close = difflib.get_close_matches(last, list(by_last), n=1, cutoff=0.6)
-    return by_last[close[0]] if close else None
+    if close:
+        return by_last[close[0]]
+    # A word added or left out (``lr_rate`` for ``lr``, ``lr`` for ``lr_max``).
+    words = [c for c in by_last if last.startswith(c + "_") or c.startswith(last + "_")]
+    return by_last[min(words, key=len)] if words else None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 Each token after ``with`` is split on its first ``=``. ``KEY=VALUE`` is a config update whose
 dotted KEY addresses a nested entry; the VALUE is read as a Python literal (``1``, ``1e-3``,
 ``True``, ``None``, ``[1, 2]``, ``{'a': 1}``, ``'quoted'``) and kept as a plain string if it is
-not one (``name=Bob`` gives ``"Bob"``). A token without ``=`` names a named config, an
-ingredient's named config (``ing.name``) or a config file; the caller resolves it.
+not one (``name=Bob`` gives ``"Bob"``). ``nan``, ``inf`` and ``-inf`` (any case) are the
+floats. What cannot be meant as text is refused: an empty value (``lr=``; write ``lr="''"``
+for empty text) and a value that opens a literal it does not close (``x=[1,``). A token
+without ``=`` names a named config, an ingredient's named config (``ing.name``) or a config
+file; the caller resolves it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from gitxp.errors import ConfigError
 __all__ = ["WithArgs", "parse_value", "parse_with_args", "split_with"]
 
 _QUOTES = ("'", '"', "`")
+_OPENERS = "[{('\""  # a value starting so means a literal, never text
+_FLOATS = ("nan", "inf", "-inf", "+inf")
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,21 @@ def parse_value(text: str, key: str = "") -> Any:
     Tuples become lists. Literals that cannot be stored in a config (sets, bytes, complex
     numbers) raise ConfigError naming ``key``.
     """
+    if text.lower() in _FLOATS:
+        return float(text)
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
+        if not text:
+            raise ConfigError(
+                f"no value for '{key}'; write {key}=VALUE (for empty text: {key}=\"''\")"
+            ) from None
+        if text[0] in _OPENERS:
+            reason = err.msg if isinstance(err, SyntaxError) else "not a literal"
+            raise ConfigError(
+                f"'{key}={text}' is not a valid value ({reason}); close it, like "
+                f"{key}=[1,2], or quote it as text: {key}=\"'{text}'\""
+            ) from None
         return text
     return normalize_value(value, key)
 

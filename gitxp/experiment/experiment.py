@@ -31,6 +31,7 @@ from gitxp.experiment.lifecycle import (
     UnobservedSink,
     claim_supervised,
     format_failure,
+    report_usage_error,
 )
 from gitxp.experiment.randomness import end_seeding
 from gitxp.experiment.runobj import Run
@@ -206,6 +207,7 @@ class Experiment(Ingredient):
             run = self._attempt
             if isinstance(exc, GitxpError) and (run is None or run.status is None):
                 print(f"gitxp: error: {exc}", file=sys.stderr)
+                report_usage_error(str(exc))
                 sys.exit(exc.exit_code)
             if opts.debug:
                 raise

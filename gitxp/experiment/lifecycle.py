@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitxp.errors import RepoError, UsageError
-from gitxp.store.spool import RUN_ID_ENV, SPOOL_ENV, Spool
+from gitxp.store.spool import RUN_ID_ENV, SPOOL_ENV, USAGE_ERROR, Spool
 
 if TYPE_CHECKING:
     from gitxp.share.hooks import RunHookContext
@@ -41,6 +41,7 @@ __all__ = [
     "UnobservedSink",
     "claim_supervised",
     "format_failure",
+    "report_usage_error",
 ]
 
 CLAIM_FILE = "experiment.claim"
@@ -289,6 +290,22 @@ def claim_supervised() -> SupervisedSink | None:
 
     spool = api.current_spool()  # the same Spool object gitxp.log_scalar writes to
     return SupervisedSink(spool if spool is not None else Spool(path))
+
+
+def report_usage_error(message: str) -> None:
+    """Under ``gitxp run``, tell the supervisor the command line was wrong (it then records
+    nothing), unless another experiment of the process tree owns the run."""
+    path = os.environ.get(SPOOL_ENV)
+    if not path or not os.path.isdir(path):
+        return
+    try:
+        owner = Path(path, CLAIM_FILE).read_text().strip()
+    except FileNotFoundError:
+        owner = ""
+    except OSError:
+        return
+    if owner in ("", str(os.getpid())):
+        Spool(path).event(USAGE_ERROR, message=message)
 
 
 def _internal(filename: str) -> bool:

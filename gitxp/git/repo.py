@@ -102,6 +102,13 @@ class GitRepo(HistoryMixin, TransferMixin):
             return None
         return str(value)
 
+    def remote_names(self) -> list[str]:
+        """The names of the configured remotes (``git remote``)."""
+        try:
+            return sorted(str(name) for name in self.repo.remotes.names())
+        except pygit2.GitError:
+            return []
+
     # -- objects -----------------------------------------------------------------
 
     def write_blob(self, data: bytes) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from gitxp.errors import RemoteError
+from gitxp.errors import RemoteError, UsageError
 from gitxp.git.repo import GitRepo
 
 USERNAME_ENV = "GITXP_USERNAME"
@@ -103,6 +104,37 @@ def looks_like_remote(repo: GitRepo, text: str) -> bool:
     if repo.config_value(f"remote.{text}.url"):
         return True
     return _is_url(text) or _path_like(text) or os.path.isdir(os.path.expanduser(text))
+
+
+def split_remote_and_runs(repo: GitRepo, args: Sequence[str]) -> tuple[str | None, list[str]]:
+    """``[REMOTE] [RUN]…``: the first word is a remote if it names one, else a run.
+
+    A first word that is neither (a remote name with a typo) is refused, naming the
+    remotes, rather than taken for a run id.
+    """
+    if not args:
+        return None, []
+    first = args[0]
+    if looks_like_remote(repo, first):
+        return first, list(args[1:])
+    if not _names_a_run(repo, first):
+        names = repo.remote_names()
+        known = f"the remotes are {', '.join(names)}" if names else "there is no remote yet"
+        raise UsageError(
+            f"{first!r} is neither a remote nor a run: {known} ('git remote add NAME URL' "
+            "adds one); runs are id prefixes from 'gitxp ls'"
+        )
+    return None, list(args)
+
+
+def _names_a_run(repo: GitRepo, text: str) -> bool:
+    from gitxp.store.ids import normalize_prefix
+    from gitxp.store.runs import list_runs
+
+    if text.startswith(("refs/", "latest")):
+        return True
+    prefix = normalize_prefix(text)
+    return prefix is not None and any(run.id.startswith(prefix) for run in list_runs(repo))
 
 
 # -- credentials ----------------------------------------------------------------------

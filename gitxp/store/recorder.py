@@ -27,7 +27,7 @@ from gitxp.machine.lock import env_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
 from gitxp.store.metricfile import MetricsReader
-from gitxp.store.spool import Spool, SpoolState, read_events, read_meta
+from gitxp.store.spool import USAGE_ERROR, Spool, SpoolState, read_events, read_meta
 from gitxp.store.textlog import LogCleaner
 
 DEFAULT_BEAT_INTERVAL = 10.0
@@ -228,6 +228,27 @@ class Recorder:
         return self.finish(
             "DIED", fail_trace="the process recording this run stopped before the run ended"
         )
+
+    def usage_error(self) -> str | None:
+        """The message of a usage error the run's code reported (``usage_error`` event)."""
+        state = SpoolState(meta=self.meta)
+        read_events(self.spool.path, state)
+        event = state.events.get(USAGE_ERROR)
+        return None if event is None else str(event.get("message") or "usage error")
+
+    def discard(self) -> None:
+        """Take the run back: its command line was wrong, so nothing is recorded.
+
+        The ref is deleted (only if no one else moved it) and the spool removed; the
+        commits written so far are unreachable and go at the next ``git gc``.
+        """
+        self._beat_stop.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join()
+        self.spool.close()
+        with self._write_lock:
+            self.repo.delete_ref(self.ref, old=self.head)
+        self._release(remove_spool=True)
 
     def close_queued(self) -> None:
         """A queued run is only recorded: release it without running anything."""

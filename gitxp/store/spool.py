@@ -52,6 +52,11 @@ def to_jsonable(value: Any) -> Any:
     return repr(value)
 
 
+# The event the run's own code writes when its command line is wrong (an unknown config
+# key or command, a flag that does not apply): the supervisor then records nothing.
+USAGE_ERROR = "usage_error"
+
+
 class Spool:
     """The spool folder of one run, as seen by a process that writes to it."""
 

@@ -23,6 +23,7 @@ from gitxp.supervise.capture import run_command
 
 WITH_ENV = "GITXP_WITH"
 CAPTURE_MODES = ("no", "sys", "fd")
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 @dataclass
@@ -75,7 +76,9 @@ def plan(args: list[str], options: RunOptions) -> Launch:
     config: dict[str, object] = {}
     named: list[str] = []
     for token in parsed.named:
-        if Path(token).suffix in (".json", ".yaml", ".yml") and (here / token).is_file():
+        if Path(token).suffix in CONFIG_SUFFIXES:
+            if not (here / token).is_file():
+                raise UsageError(f"with {token}: no such config file (looked in {here})")
             config = recursive_update(config, load_config_file(here / token))
         else:
             named.append(token)
@@ -84,18 +87,61 @@ def plan(args: list[str], options: RunOptions) -> Launch:
     if program.endswith(".py"):
         if not (here / program).is_file():
             raise UsageError(f"{program}: no such script (looked in {here})")
+        check_named(here / program, named)
         python = options.python or sys.executable
         return Launch(
             [python, program, *before[1:]], tokens, config, named, python, Path(program).stem
         )
     if shutil.which(program) is None and not (here / program).is_file():
         raise UsageError(f"{program}: command not found; check its name or PATH")
+    if "/" not in program and shutil.which(program) is None:  # a file here: run it as ./file
+        before = [f"./{program}", *before[1:]]
+    if "/" in before[0]:
+        check_runnable(here / before[0])
     python = options.python or (
         shutil.which(program) or program
         if Path(program).name.startswith("python")
         else sys.executable
     )
     return Launch(list(before), tokens, config, named, python, Path(program).name)
+
+
+def check_named(script: Path, named: list[str]) -> None:
+    """Refuse bare ``with`` tokens for a script that has no named configs to give them to.
+
+    Only an Experiment (or Sacred's) script has named configs; for a plain script such a
+    token would be dropped without a word.
+    """
+    if not named:
+        return
+    try:
+        source = script.read_text(errors="replace")
+    except OSError:
+        return
+    if "Experiment" not in source:
+        raise UsageError(
+            f"with {named[0]}: not KEY=VALUE, no config file ({', '.join(CONFIG_SUFFIXES)}) "
+            f"and {script.name} has no named configs (it uses no Experiment); write "
+            f"{named[0]}=VALUE"
+        )
+
+
+def check_runnable(path: Path) -> None:
+    """Say why the file at ``path`` cannot be started, before a run is recorded for it."""
+    if not path.is_file():
+        return  # a missing file: the command fails as the shell would say
+    if not os.access(path, os.X_OK):
+        raise UsageError(
+            f"{path.name} is not executable: 'chmod +x {path.name}' (it needs a #! line), "
+            f"or name its interpreter: gitxp run -- bash {path.name}"
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head.startswith(b"#!") and head != b"\x7fELF":
+        raise UsageError(
+            f"{path.name} has no #! line, so it cannot be started by itself: add one "
+            f"(#!/bin/sh), or name its interpreter: gitxp run -- bash {path.name}"
+        )
 
 
 def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
@@ -135,6 +181,14 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     except OSError as err:
         recorder.finish("FAILED", exit_code=127, fail_trace=f"could not start: {err}")
         raise UsageError(f"could not start {launch.argv[0]}: {err.strerror}") from None
+    if result.returncode != 0 and recorder.usage_error() is not None:
+        recorder.discard()  # the program refused its command line: no run to keep
+        print(
+            f"gitxp: nothing recorded (usage error; run {recorder.run_id} discarded)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return result.returncode
     if result.returncode == 0:
         status = "COMPLETED"
     elif result.interrupted:

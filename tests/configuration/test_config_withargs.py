@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import pytest
@@ -39,9 +40,10 @@ from gitxp.errors import ConfigError
         ("a=Bob", "Bob"),
         ("a=hello world", "hello world"),
         ("a=/tmp/data.csv", "/tmp/data.csv"),
-        ("a=[1, 2", "[1, 2"),
-        ('a="Bob', '"Bob'),
-        ("a=", ""),
+        ('a=""', ""),
+        ("a=inf", float("inf")),
+        ("a=-Inf", float("-inf")),
+        ("a=nano", "nano"),
         ("a==b", "=b"),
         ("a=x=y", "x=y"),
         ("  a  =  5  ", 5),
@@ -51,6 +53,12 @@ def test_value_types(token: str, expected: Any) -> None:
     updates = parse_with_args([token]).updates
     assert updates == {"a": expected}
     assert type(updates["a"]) is type(expected)
+
+
+def test_nan_is_the_float() -> None:
+    value = parse_with_args(["lr=nan"]).updates["lr"]
+    assert isinstance(value, float) and math.isnan(value)
+    assert parse_with_args(["lr='nan'"]).updates == {"lr": "nan"}  # quoted: the text
 
 
 def test_shell_quoted_string_token() -> None:
@@ -113,6 +121,10 @@ def test_position_counts_skipped_empty_tokens() -> None:
         ("a=[b'x']", "with: token 1 'a=[b'x']': config key 'a[0]': value of type bytes"),
         ("a=1j", "with: token 1 'a=1j': config key 'a': value of type complex"),
         ("a={'b.c': 1}", "with: token 1 'a={'b.c': 1}': config key 'a': key 'b.c' contains '.'"),
+        ("a=", "with: token 1 'a=': no value for 'a'; write a=VALUE (for empty text: a=\"''\")"),
+        ("x=[1,", "with: token 1 'x=[1,': 'x=[1,' is not a valid value ('[' was never closed)"),
+        ('a="Bob', "with: token 1 'a=\"Bob': 'a=\"Bob' is not a valid value"),
+        ("a={'k': }", "with: token 1 'a={'k': }': 'a={'k': }' is not a valid value"),
     ],
 )
 def test_invalid_tokens(token: str, problem: str) -> None:
