@@ -49,7 +49,7 @@ def push(
     from gitxp.share.sync import push as push_
 
     repo = open_repo()
-    remote, runs = split_remote_and_runs(repo, args)
+    remote, runs = split_remote_and_runs(repo, args, remote_runs=delete)
     report = push_(
         repo,
         remote,
@@ -105,7 +105,7 @@ def fetch(args: tuple[str, ...], quiet: bool) -> None:
     from gitxp.share.sync import fetch as fetch_
 
     repo = open_repo()
-    remote, runs = split_remote_and_runs(repo, args)
+    remote, runs = split_remote_and_runs(repo, args, remote_runs=True)
     report = fetch_(repo, remote, runs, progress=_progress(quiet))
     _report_fetch(report, quiet)
 

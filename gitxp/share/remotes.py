@@ -9,6 +9,7 @@ shows URLs through :func:`mask_url`, which scrubs the password.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -106,18 +107,22 @@ def looks_like_remote(repo: GitRepo, text: str) -> bool:
     return _is_url(text) or _path_like(text) or os.path.isdir(os.path.expanduser(text))
 
 
-def split_remote_and_runs(repo: GitRepo, args: Sequence[str]) -> tuple[str | None, list[str]]:
+def split_remote_and_runs(
+    repo: GitRepo, args: Sequence[str], remote_runs: bool = False
+) -> tuple[str | None, list[str]]:
     """``[REMOTE] [RUN]…``: the first word is a remote if it names one, else a run.
 
     A first word that is neither (a remote name with a typo) is refused, naming the
-    remotes, rather than taken for a run id.
+    remotes, rather than taken for a run id. With ``remote_runs`` (fetch, push --delete)
+    the runs may exist only on the remote: then any word written in the run-id alphabet
+    (or a commit id) counts as a run; otherwise it must name a run here.
     """
     if not args:
         return None, []
     first = args[0]
     if looks_like_remote(repo, first):
         return first, list(args[1:])
-    if not _names_a_run(repo, first):
+    if not _names_a_run(repo, first, remote_runs):
         names = repo.remote_names()
         known = f"the remotes are {', '.join(names)}" if names else "there is no remote yet"
         raise UsageError(
@@ -127,14 +132,24 @@ def split_remote_and_runs(repo: GitRepo, args: Sequence[str]) -> tuple[str | Non
     return None, list(args)
 
 
-def _names_a_run(repo: GitRepo, text: str) -> bool:
-    from gitxp.store.ids import normalize_prefix
-    from gitxp.store.runs import list_runs
+_RUN_WORD = re.compile(r"[0-9A-HJKMNP-TV-Z]{1,40}", re.IGNORECASE)  # ids and commit ids
+
+
+def _names_a_run(repo: GitRepo, text: str, remote_runs: bool) -> bool:
+    from gitxp.errors import RunNotFoundError
+    from gitxp.store.runs import resolve
 
     if text.startswith(("refs/", "latest")):
         return True
-    prefix = normalize_prefix(text)
-    return prefix is not None and any(run.id.startswith(prefix) for run in list_runs(repo))
+    if not _RUN_WORD.fullmatch(text):
+        return False
+    if remote_runs:
+        return True
+    try:
+        resolve(repo, text)
+    except RunNotFoundError as err:
+        return "ambiguous" in str(err)
+    return True
 
 
 # -- credentials ----------------------------------------------------------------------
