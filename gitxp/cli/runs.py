@@ -106,6 +106,7 @@ def run(
 @click.option("-s", "--sort", metavar="COL[,…]", help="Sort by columns; -COL: descending.")
 @click.option("--columns", metavar="COL[,…]", help="Columns to show after ID (config.* works).")
 @click.option("--tag", metavar="TAG", help="Only runs with this tag (gitxp tag).")
+@click.option("--on", metavar="REV", help="Only runs of REV's history, rebased or squashed too.")
 @click.option(
     "--remote",
     metavar="REMOTE",
@@ -119,21 +120,22 @@ def ls(
     sort: str | None,
     columns: str | None,
     tag: str | None,
+    on: str | None,
     remote: str | None,
 ) -> None:
     """List runs, newest first (columns: docs/querying.md)."""
     if remote is not None:
-        if where or sort or columns or tag:
+        if where or sort or columns or tag or on:
             from gitxp.errors import UsageError
 
             raise UsageError(
-                "--where, --sort, --columns and --tag read local runs: 'gitxp fetch' first"
+                "--where, --sort, --columns, --tag and --on read local runs: 'gitxp fetch' first"
             )
         ls_remote(remote, as_json, status, limit)
         return
     from gitxp.query.listing import ls_output
 
-    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns, tag)
+    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns, tag, on)
     if note:
         click.echo(note, err=True)
     if out:

@@ -165,6 +165,37 @@ class HistoryMixin:
             )
         return TreeDiff(files, diff.patch or "")
 
+    # -- code history (ls --on) ------------------------------------------------------
+
+    def first_parent_history(self, rev: str, limit: int) -> list[tuple[str, str, str | None]]:
+        """Up to ``limit`` commits from ``rev`` back along first parents, newest first:
+        (commit, its tree, its first parent's tree or None)."""
+        out: list[tuple[str, str, str | None]] = []
+        commit: pygit2.Commit | None = self._commit(rev)
+        while commit is not None and len(out) < limit:
+            try:
+                parent = commit.parents[0] if commit.parents else None
+            except (KeyError, pygit2.GitError):  # a shallow clone's edge
+                parent = None
+            out.append((str(commit.id), str(commit.tree_id), parent and str(parent.tree_id)))
+            commit = parent
+        return out
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of commits ``a`` and ``b`` (None when unrelated)."""
+        try:
+            found = self.repo.merge_base(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+        except (ValueError, pygit2.GitError):
+            return None
+        return str(found) if found else None
+
+    def patch_id(self, old: str | None, new: str) -> str | None:
+        """git's patch id of the change from tree ``old`` (None: empty) to tree ``new``;
+        None when the trees are the same. Equal changes on other bases share it."""
+        empty = str(self.repo.TreeBuilder().write())
+        diff = self._tree(old or empty).diff_to_tree(self._tree(new))
+        return str(diff.patchid) if len(diff) else None
+
     # -- branches (gitxp branch) ---------------------------------------------------
 
     def branch_target(self, name: str) -> str | None:

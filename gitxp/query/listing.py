@@ -127,16 +127,23 @@ def ls_output(
     sort: str | None = None,
     columns: str | None = None,
     tag: str | None = None,
+    on: str | None = None,
 ) -> tuple[str, str]:
     """What ``gitxp ls`` prints: (stdout text, a note for stderr); both may be empty.
 
     Runs come from the query layer (:mod:`gitxp.query.frames`): ``where`` is a pandas query
     expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
-    show instead of the default ones, ``tag`` keeps the runs with that tag.
+    show instead of the default ones, ``tag`` keeps the runs with that tag, ``on`` the runs
+    on that commit's history (:mod:`gitxp.query.history`).
     """
     from gitxp.query.frames import pick_columns, select_rows
 
     runs, rows = select_rows(repo, where=where, status=status, sort=sort, tag=tag)
+    if on is not None:
+        from gitxp.query.history import runs_on
+
+        matched = runs_on(repo, on)
+        rows = [i for i in rows if runs.columns["id"][i] in matched]
     if limit is not None:
         rows = rows[: max(limit, 0)]
     chosen = None
