@@ -4,7 +4,8 @@ Routes (all GET unless said otherwise; ``RUN`` is a run id or unique prefix)::
 
     /                                  the page (static/index.html)
     /static/NAME                       the page's scripts and styles (shipped in the package)
-    /api/runs?where=&experiment=       the run list (columns and rows)
+    /api/runs?where=&sort=-COL&status=A,B&offset=&limit=&known=
+                                       one window of the run list, sorted and filtered here
     /api/runs/RUN                      one run: info, config and docs, host, env, artifacts…
     /api/runs/RUN/output?known=KEY     captured output ({"unchanged": true} if still KEY)
     /api/runs/RUN/files                the snapshot's source files
@@ -12,7 +13,11 @@ Routes (all GET unless said otherwise; ``RUN`` is a run id or unique prefix)::
     /api/runs/RUN/changes              the snapshot against its base commit
     /api/runs/RUN/artifact?name=N      an artifact's bytes (&download=1: as an attachment)
     /api/runs/RUN/source?path=P        a source file's bytes (&download=1 likewise)
-    /api/metrics?runs=A,B              metric series of runs
+    /api/metrics?runs=A,B&points=&x=step|time&lo=&hi=
+                                       metric series of runs, min/max-downsampled to points
+    /api/columns?names=C,D&where=      a few columns of every run the filter keeps
+    /api/groups?by=C,D&metric=M&where= runs grouped by config: mean ± std of a metric
+    /api/sweeps, /api/sweep?id=S       the sweeps; one sweep's progress, best run, failures
     /api/compare?runs=A,B,…            runs side by side (config table)
     /api/diff?a=A&b=B                  run A against run B (config, code, env, output…)
     POST /api/runs/RUN/note            {"tags": [...], "note": "..."}: a git note
@@ -29,7 +34,6 @@ sandboxing Content-Security-Policy and never as HTML.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -43,17 +47,18 @@ import time
 from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from gitxp.board import views
+from gitxp.board import analysis, views
+from gitxp.board.listing import RunList, parse_query
+from gitxp.board.series import parse_window
+from gitxp.board.statics import StaticFiles
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
 from gitxp.git.repo import GitRepo
 from gitxp.store.notes import NotesIndex
 
-STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*\.(?:html|js|css|svg|png|ico)$")
 SEAL_EVERY = 30.0  # seconds between looks for runs whose process died
 MAX_BODY = 1_000_000
 PREVIEW_TYPES = {
@@ -127,7 +132,8 @@ class BoardServer(ThreadingHTTPServer):
         self.token = (token or secrets.token_urlsafe(24)) if needed else None
         self.csrf = secrets.token_urlsafe(24)
         self.notes = NotesIndex()
-        self.static = _load_static()
+        self.runs = RunList()
+        self.static = StaticFiles()
         self._repos = threading.local()
         self._sealed_at = 0.0
         self._seal_lock = threading.Lock()
@@ -173,15 +179,6 @@ class BoardServer(ThreadingHTTPServer):
         """``Host`` header values accepted on a loopback address."""
         port = self.port
         return {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"{self.host}:{port}"}
-
-
-def _load_static() -> dict[str, bytes]:
-    folder = resources.files("gitxp.board").joinpath("static")
-    return {
-        item.name: item.read_bytes()
-        for item in folder.iterdir()
-        if item.is_file() and STATIC_NAME.match(item.name)
-    }
 
 
 class HttpError(Exception):
@@ -316,40 +313,49 @@ class BoardHandler(BaseHTTPRequestHandler):
     def _get(self, path: str) -> None:
         server = self.server
         if path in ("/", "/index.html"):
-            page = server.static["index.html"].replace(b"{{CSRF}}", server.csrf.encode())
+            page = server.static.files["index.html"].replace(b"{{CSRF}}", server.csrf.encode())
             self._send(page, "text/html; charset=utf-8", csp=PAGE_CSP)
             return
         if path.startswith("/static/"):
             name = path[len("/static/") :]
-            if name not in server.static or name == "index.html":
+            if name not in server.static.files or name == "index.html":
                 raise HttpError(HTTPStatus.NOT_FOUND, "no such file")
-            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            if kind.startswith("text/") or kind.endswith("javascript"):
-                kind += "; charset=utf-8"
-            self._send(server.static[name], kind, cache="no-cache", csp=PAGE_CSP)
+            self._send_static(name)
             return
         repo = server.repo()
         q = self.query
         if path == "/api/runs":
             server.seal_dead_runs()
-            data = views.run_list(repo, q.get("where"), q.get("experiment"))
-            now = data.pop("now")
-            body = to_json(data)
-            version = hashlib.blake2b(body, digest_size=12).hexdigest()
-            if q.get("known") == version:
-                self._send_json({"unchanged": True, "version": version, "now": now})
-            else:
-                tail = f',"version":"{version}","now":{now!r}}}'
-                self._send(body[:-1] + tail.encode(), "application/json")
+            data = server.runs.page(repo, parse_query(q))
+            if q.get("known") == data["version"]:
+                data = {k: data[k] for k in ("version", "now", "matched", "total", "counts")}
+                data["unchanged"] = True
+            self._send_json(data)
             return
         if path == "/api/metrics":
-            self._send_json(views.metrics_of(repo, _split(q.get("runs"))))
+            window = parse_window(q)
+            self._send_json(views.metrics_of(repo, _split(q.get("runs")), window))
             return
         if path == "/api/compare":
             self._send_json(views.compare(repo, _split(q.get("runs"))))
             return
         if path == "/api/diff":
             self._send_json(views.pair_diff(repo, _need(q, "a"), _need(q, "b")))
+            return
+        if path == "/api/columns":
+            names = _split(_need(q, "names"))
+            self._send_json(analysis.columns_of(server.runs, repo, names, q.get("where")))
+            return
+        if path == "/api/groups":
+            by, metric = _split(_need(q, "by")), _need(q, "metric")
+            self._send_json(analysis.groups(server.runs, repo, by, metric, q.get("where")))
+            return
+        if path == "/api/sweeps":
+            self._send_json(analysis.sweep_list(server.runs, repo))
+            return
+        if path == "/api/sweep":
+            data = analysis.sweep(server.runs, repo, _need(q, "id"), q.get("metric") or None)
+            self._send_json(data)
             return
         match = _RUN_ROUTE.match(path)
         if match is None:
@@ -404,6 +410,23 @@ class BoardHandler(BaseHTTPRequestHandler):
     def _send_json(self, data: Any, status: int = HTTPStatus.OK) -> None:
         self._send(to_json(data), "application/json", status)
 
+    def _send_static(self, name: str) -> None:
+        """A file of the page: revalidated by its ETag, compressed once."""
+        static = self.server.static
+        etag = static.etags[name]
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for key, value in (("ETag", etag), ("Cache-Control", "no-cache")):
+                self.send_header(key, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body, extra = static.files[name], {"ETag": etag}
+        if len(body) > 8_000 and "gzip" in self.headers.get("Accept-Encoding", ""):
+            body, extra["Content-Encoding"] = static.gzipped(name), "gzip"
+        kind = static.kind(name)
+        self._send(body, kind, cache="no-cache", csp=PAGE_CSP, extra=extra, compress=False)
+
     def _send_file(self, name: str, data: bytes) -> None:
         """A run's file: images inline (for previews), anything else as bytes to save."""
         kind = mimetypes.guess_type(name)[0] or ""
@@ -433,8 +456,9 @@ class BoardHandler(BaseHTTPRequestHandler):
         cache: str = "no-store",
         csp: str = "default-src 'none'; frame-ancestors 'none'",
         extra: dict[str, str] | None = None,
+        compress: bool = True,
     ) -> None:
-        gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
+        gzip_ok = compress and "gzip" in self.headers.get("Accept-Encoding", "")
         if len(body) > 8_000 and gzip_ok and kind.startswith(("application/json", "text/")):
             body = gzip.compress(body, compresslevel=1)
             extra = {**(extra or {}), "Content-Encoding": "gzip"}

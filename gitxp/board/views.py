@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gitxp.board.series import Window, downsample
 from gitxp.errors import RunNotFoundError, UsageError
 from gitxp.git.repo import GitRepo
 from gitxp.query.listing import STALE_AFTER
@@ -27,7 +29,6 @@ MAX_TEXT = 2_000_000  # characters of a file, patch or output shown in the page
 MAX_OUTPUT = 1_000_000  # characters of captured output sent (the end of it)
 MAX_COMPARE = 12  # runs compared at once
 MAX_DIFF_LINES = 20_000  # lines of each output compared
-_HIDDEN_COLUMNS = ("ref", "commit")
 _META_KEYS = (
     "command_name",
     "config_updates",
@@ -49,53 +50,6 @@ def display_status(info: Mapping[str, Any], now: float | None = None) -> str:
     if status == "RUNNING" and stale:
         return "PROBABLY_DEAD"
     return status
-
-
-# -- the run list ----------------------------------------------------------------------
-
-
-def run_list(
-    repo: GitRepo, where: str | None = None, experiment: str | None = None
-) -> dict[str, Any]:
-    """Every run (or those ``where`` selects) as columns and rows, newest first.
-
-    Times are milliseconds since the epoch, ``duration`` seconds; ``tags`` joins the
-    run's own tags and its note's, ``note`` is the note's text (both from the query layer).
-    """
-    from gitxp.query.frames import column_order, select_rows
-
-    table, rows = select_rows(repo, where=where or None, experiment=experiment or None)
-    names = [c for c in column_order(table.columns) if c not in _HIDDEN_COLUMNS]
-    size = len(table)
-
-    def column(name: str) -> list[Any]:
-        values = table.columns.get(name)
-        return [None] * len(rows) if values is None else [values[i] for i in rows]
-
-    start, stop, beat = column("start"), column("stop"), column("heartbeat")
-    columns: list[list[Any]] = []
-    for name in names:
-        if name in ("start", "stop", "heartbeat"):
-            values = {"start": start, "stop": stop, "heartbeat": beat}[name]
-            columns.append([None if v is None else v / 1000 for v in values])
-        elif name == "duration":
-            columns.append(
-                [
-                    None if a is None or (b or c) is None else ((b or c) - a) / 1e6
-                    for a, b, c in zip(start, stop, beat, strict=True)
-                ]
-            )
-        else:
-            columns.append(column(name))
-    out_rows = [list(row) for row in zip(*columns, strict=True)] if rows else []
-    return {
-        "columns": names,
-        "rows": out_rows,
-        "total": size,
-        "repo": repo.workdir.name,
-        "now": time.time(),
-        "stale_after": STALE_AFTER,
-    }
 
 
 # -- one run -----------------------------------------------------------------------------
@@ -134,9 +88,46 @@ def run_page(repo: GitRepo, notes: NotesIndex, spec: str) -> dict[str, Any]:
         "run_tags": list(info.get("tags") or []),
         "note_tags": note.tags,
         "note": note.text,
+        "output_trace": _output_trace(rec),
         "now": time.time(),
         "stale_after": STALE_AFTER,
     }
+
+
+_TRACE_HEAD = "Traceback (most recent call last):"
+_CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _output_trace(rec: RunRecord) -> str | None:
+    """The Python traceback at the end of a failed run's output, when its record holds
+    none (a plain script run by ``gitxp run`` records only its exit code)."""
+    trace = rec.info.get("fail_trace") or ""
+    if rec.info.get("status") not in ("FAILED", "DIED") or _TRACE_HEAD in trace:
+        return None
+    return traceback_in(rec.output[-MAX_OUTPUT:])
+
+
+def traceback_in(output: str) -> str | None:
+    """The last Python traceback in ``output`` (its chained ones included), or None."""
+    lines = output.splitlines()
+    plain = [_ANSI.sub("", line) for line in lines]
+    heads = [i for i, line in enumerate(plain) if line.lstrip().startswith(_TRACE_HEAD)]
+    if not heads:
+        return None
+    start = heads[-1]
+    for earlier in reversed(heads[:-1]):
+        between = "\n".join(plain[earlier:start])
+        if not any(marker in between for marker in _CHAINED):
+            break
+        start = earlier
+    indent = len(plain[heads[-1]]) - len(plain[heads[-1]].lstrip())
+    end = heads[-1] + 1
+    while end < len(plain) and (plain[end][: indent + 1].strip() == "" and plain[end].strip()):
+        end += 1  # the frames: indented below the last header
+    while end < len(plain) and plain[end].strip():
+        end += 1  # the exception and its message
+    return "\n".join(lines[start:end][:400])
 
 
 def artifacts(repo: GitRepo, rec: RunRecord) -> list[dict[str, Any]]:
@@ -157,8 +148,9 @@ def artifacts(repo: GitRepo, rec: RunRecord) -> list[dict[str, Any]]:
     return out
 
 
-def metrics_of(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
-    """``{"runs": {id: {name: {steps, values, timestamps}}}}`` of the runs ``specs``."""
+def metrics_of(repo: GitRepo, specs: list[str], window: Window | None = None) -> dict[str, Any]:
+    """``{"runs": {id: {name: series}}}`` of the runs ``specs``, each series cut to
+    ``window`` by :func:`gitxp.board.series.downsample` (with its total and summary)."""
     from gitxp.query.frames import read_metrics
 
     runs = list_runs(repo)
@@ -167,20 +159,9 @@ def metrics_of(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
         ref = resolve(repo, spec, runs)
         series = read_metrics(repo, ref.commit)
         out[ref.id] = {
-            name: {
-                "steps": list(s.get("steps") or ()),
-                "values": [_finite_or_none(v) for v in s.get("values") or ()],
-                "timestamps": list(s.get("timestamps") or ()),
-            }
-            for name, s in sorted(series.items())
+            name: downsample(s, window or Window()) for name, s in sorted(series.items())
         }
     return {"runs": out}
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    return value
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -322,6 +323,26 @@ class GitRepo(HistoryMixin, TransferMixin):
             if name.startswith(prefix):
                 out[name] = str(ref.target)
         return out
+
+    def refs_stamp(self, prefix: str = RUNS_PREFIX, settle: float = 2.0) -> tuple[int, ...] | None:
+        """A value that changes whenever a ref below the folder ``prefix`` does, or None.
+
+        It is the modification time of that loose-ref folder and of ``packed-refs``
+        (creating, moving or deleting a loose ref renames a file in the folder). As git
+        does for its index, a stamp younger than ``settle`` seconds is not trusted (None):
+        a change in the same clock tick could leave it unchanged.
+        """
+        stamp: list[int] = []
+        for path in (self.common_dir / prefix.rstrip("/"), self.common_dir / "packed-refs"):
+            try:
+                info = path.stat()
+            except OSError:
+                stamp += [0, 0]
+                continue
+            if time.time() - info.st_mtime < settle:
+                return None
+            stamp += [info.st_mtime_ns, info.st_size]
+        return tuple(stamp)
 
 
 @contextmanager

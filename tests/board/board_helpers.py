@@ -139,6 +139,20 @@ def make_project(path: Path) -> Project:
 
 def fake_running_run(path: Path, heartbeat_age: float) -> str:
     """A RUNNING run whose last heartbeat is ``heartbeat_age`` seconds old (no process)."""
+    return fake_run(path, heartbeat_age=heartbeat_age)
+
+
+def fake_run(
+    path: Path,
+    status: str = "RUNNING",
+    heartbeat_age: float = 0.0,
+    config: dict[str, Any] | None = None,
+    metrics: dict[str, dict[str, list[Any]]] | None = None,
+    **fields: Any,
+) -> str:
+    """A run written straight in the Recorder's format (no process): run.json with
+    ``status`` and ``fields`` (``sweep=`` …), ``config``, ``metrics`` (name → steps,
+    values, timestamps). Returns its id."""
     from gitxp.git.repo import RUNS_PREFIX, GitRepo
     from gitxp.store import record
     from gitxp.store.ids import new_run_id
@@ -147,28 +161,36 @@ def fake_running_run(path: Path, heartbeat_age: float) -> str:
     started = time.time() - heartbeat_age - 5
     run_id = new_run_id(started)
     head = repo.head().commit
+    final = status != "RUNNING"
     info = {
         "id": run_id,
         "experiment": "ghost",
         "name": "ghost",
         "command": ["python", "ghost.py"],
         "cwd": ".",
-        "status": "RUNNING",
+        "status": status,
         "start_time": record.iso(started),
-        "stop_time": None,
+        "stop_time": record.iso(time.time() - heartbeat_age) if final else None,
         "heartbeat": record.iso(time.time() - heartbeat_age),
         "base_commit": head,
         "branch": "main",
         "dirty": False,
         "tags": [],
         "config_docs": {},
+        **fields,
     }
+    files: dict[str, Any] = {
+        "run.json": record.dump_json(info),
+        "config.yaml": record.dump_yaml(config or {"x": 1}),
+    }
+    if metrics:
+        files["metrics.json"] = record.dump_metrics(metrics)
     tree = repo.write_tree(
-        {record.RECORD_DIR: {"run.json": record.dump_json(info), "config.yaml": b"x: 1\n"}},
-        base=repo.commit_tree(head) if head else None,
+        {record.RECORD_DIR: files}, base=repo.commit_tree(head) if head else None
     )
     commit = repo.write_commit(tree, [head] if head else [], record.commit_message(info))
     repo.create_ref(RUNS_PREFIX + run_id, commit)
+    time.sleep(0.002)  # distinct milliseconds: ids sort in the order made
     return run_id
 
 

@@ -240,8 +240,11 @@ def test_stale_running_run_is_probably_dead(board: Board, project: Project) -> N
         row = dict(
             zip(data["columns"], next(r for r in data["rows"] if r[0] == ghost), strict=True)
         )
-        assert row["status"] == "RUNNING"  # the page marks it: heartbeat older than stale_after
+        assert row["status"] == "PROBABLY_DEAD"  # heartbeat older than stale_after
         assert data["now"] * 1000 - row["heartbeat"] > data["stale_after"] * 1000
+        assert data["counts"]["PROBABLY_DEAD"] == 1
+        dead = board.get("/api/runs?status=PROBABLY_DEAD").json()
+        assert [r[0] for r in dead["rows"]] == [ghost]
     finally:
         git(project.path, "update-ref", "-d", f"refs/gitxp/runs/{ghost}")
 

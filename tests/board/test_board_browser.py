@@ -8,140 +8,10 @@ is set. Screenshots of the list, a run page and the compare view are written to
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from board_helpers import ROOT, Board, Project, git, run_refs, slow_run, stop_slow_run
-
-CHROMIUM = os.environ.get("GITXP_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-TIMEOUT = 15_000  # ms for any one wait
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A Chromium with a fresh profile, for the whole session."""
-    if os.environ.get("GITXP_SKIP_BROWSER") == "1":
-        pytest.skip("GITXP_SKIP_BROWSER=1: the browser tests are skipped")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail(
-            "the board's browser tests need Playwright: pip install -e '.[dev]' "
-            "(./scripts/check does it), or set GITXP_SKIP_BROWSER=1 to skip them",
-            pytrace=False,
-        )
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"the board's browser tests need Chromium at {CHROMIUM}: apt-get install chromium "
-            "(./scripts/check does it), or set GITXP_SKIP_BROWSER=1 to skip them",
-            pytrace=False,
-        )
-    manager = sync_playwright().start()
-    try:
-        context = manager.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=FLAGS,
-            viewport={"width": 1400, "height": 900},
-        )
-    except Exception as err:
-        manager.stop()
-        pytest.fail(f"Chromium at {CHROMIUM} did not start: {err}", pytrace=False)
-    yield context
-    context.close()
-    manager.stop()
-
-
-@pytest.fixture
-def page(browser: Any, board: Board) -> Iterator[Any]:
-    """A new tab on the board; the test fails on any script error in the page."""
-    tab = browser.new_page()
-    tab.set_default_timeout(TIMEOUT)
-    errors: list[str] = []
-    tab.on("pageerror", lambda err: errors.append(str(err)))
-    tab.on("dialog", lambda dialog: errors.append(f"unexpected dialog: {dialog.message}"))
-    tab.goto(board.base + "/")
-    tab.evaluate("localStorage.clear(); sessionStorage.clear()")
-    yield tab
-    tab.close()
-    assert not errors, errors
-
-
-def shot(page: Any, name: str) -> None:
-    """Save a screenshot; ``GITXP_UPDATE_DOC_IMAGES=1`` also refreshes docs/images/."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(250)  # let the last frame settle
-    path = SHOTS / f"{name}.png"
-    height = page.evaluate("() => document.querySelector('.page').getBoundingClientRect().bottom")
-    page.screenshot(
-        path=str(path), clip={"x": 0, "y": 0, "width": 1400, "height": min(900, height + 24)}
-    )
-    if os.environ.get("GITXP_UPDATE_DOC_IMAGES") == "1":
-        target = ROOT / "docs" / "images"
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target / f"board-{name}.png")
-
-
-def row_ids(page: Any) -> list[str]:
-    return list(page.eval_on_selector_all("#runs tbody tr", "rows => rows.map(r => r.dataset.id)"))
-
-
-def wait_rows(page: Any, count: int) -> None:
-    page.wait_for_function(
-        "(n) => document.querySelectorAll('#runs tbody tr').length === n", arg=count
-    )
-
-
-def open_list(page: Any, board: Board) -> None:
-    page.goto(board.base + "/#/")
-    page.reload()
-    page.wait_for_selector("#runs tbody tr")
-
-
-def canvas_ink(page: Any, root: str = "") -> int:
-    """How many pixels of the first chart canvas (below ``root``) are drawn."""
-    return int(
-        page.evaluate(
-            """(root) => {
-                const canvas = document.querySelector(`${root} canvas.chart-canvas`);
-                const ctx = canvas.getContext('2d');
-                const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-                let ink = 0;
-                for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
-                return ink;
-            }""",
-            root,
-        )
-    )
-
-
-def wait_for_chart(page: Any) -> None:
-    page.wait_for_selector("canvas.chart-canvas")
-    page.wait_for_selector(".chart-legend .legend-item")
-    page.wait_for_function(
-        """() => {
-            const c = document.querySelector('canvas.chart-canvas');
-            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-            let ink = 0;
-            for (let i = 3; i < d.length; i += 4) if (d[i] > 0) ink++;
-            return ink > 2000;
-        }"""
-    )
+from board_helpers import Board, Project, git, run_refs, slow_run, stop_slow_run
+from pages import canvas_ink, open_list, row_ids, shot, wait_for_chart, wait_rows
 
 
 def test_list_filter_then_a_run_with_chart_output_and_code(
@@ -175,11 +45,11 @@ def test_list_filter_then_a_run_with_chart_output_and_code(
 
     page.click("button.tab[data-tab='metrics']")
     wait_for_chart(page)
-    assert canvas_ink(page) > 2000
-    page.check(".controls input[type='checkbox']")  # log scale
-    page.wait_for_timeout(100)
-    assert canvas_ink(page) > 2000
-    page.uncheck(".controls input[type='checkbox']")
+    assert page.get_attribute(".echart", "data-series") == "3"
+    page.check(".controls input.log-y")
+    page.wait_for_function("() => location.hash.includes('log=1')")
+    assert canvas_ink(page) > 4000
+    page.uncheck(".controls input.log-y")
     shot(page, "run")
 
     page.click("button.tab[data-tab='output']")
@@ -210,7 +80,10 @@ def test_compare_two_runs(page: Any, board: Board, project: Project) -> None:
     page.click("#compare")
     page.wait_for_selector("#compare-runs")
     wait_for_chart(page)
-    assert page.locator(".chart-legend .legend-item").count() == 2
+    page.wait_for_selector("#metric-summary td.best")
+    charts = page.locator(".charts-grid .chart-wrap")
+    assert charts.count() == 3  # one chart per metric: accuracy, loss, odd
+    assert page.get_attribute(".charts-grid .echart", "data-series") == "2"  # a line per run
     shot(page, "compare")
 
     page.click("button.tab[data-tab='config']")
@@ -273,7 +146,7 @@ def test_columns_are_chosen_and_remembered(page: Any, board: Board) -> None:
     order = page.eval_on_selector_all("#runs th[data-column]", "h => h.map(x => x.dataset.column)")
     assert order.index("duration") < order.index("start")
     page.reload()
-    page.wait_for_selector("#runs tbody tr")
+    page.wait_for_selector("#runs tbody tr.row")
     assert page.locator("#runs th[data-column='experiment']").count() == 0
     page.click("#runs th[data-column='config.lr']")
     page.wait_for_selector("#runs th.sorted[data-column='config.lr']")

@@ -4,7 +4,8 @@
 import { el, clear, api, fmtTime, fmtValue, statusBadge, tabs, errorBox } from "./util.js";
 import { PALETTE } from "./chart.js";
 import { renderDiff } from "./diff.js";
-import { metricPanel } from "./run.js";
+import { metricPanel } from "./metrics.js";
+import { listLink } from "./run.js";
 
 const TABS = [["metrics", "Metrics"], ["config", "Config"], ["code", "Code"], ["env", "Environment"], ["output", "Output"]];
 
@@ -28,7 +29,7 @@ export function mountCompare(main, ids, tab) {
     content.append(panel);
     if (view.tab === "metrics") {
       const labels = Object.fromEntries(data.runs.map((r) => [r.id, short(r)]));
-      metricPanel(panel, data.runs.map((r) => r.id), labels, view, false);
+      metricPanel(panel, data.runs.map((r) => r.id), labels, view, { compare: true, poll: live });
     } else if (view.tab === "config") {
       configTable(panel, data);
     } else {
@@ -52,20 +53,48 @@ export function mountCompare(main, ids, tab) {
       el("div", { class: "run-head" },
         el("h1", { text: `Compare ${data.runs.length} runs` }),
         el("div", { class: "spacer" }),
-        el("a", { class: "btn", href: "#/" }, "← all runs")),
+        el("a", { class: "btn", href: listLink() }, "← all runs")),
       el("table", { class: "runs compact", id: "compare-runs" },
         el("thead", {}, el("tr", {}, ["", "run", "experiment / name", "status", "started", "result"].map((h, i) => el("th", { class: i ? "" : "pick", text: h })))),
         el("tbody", {}, data.runs.map((r, i) => el("tr", {},
           el("td", { class: "pick" }, el("span", { class: "swatch", style: { background: PALETTE[i % PALETTE.length] } })),
           el("td", { class: "mono" }, el("a", { href: `#/run/${r.id}`, text: r.id.slice(0, 10), title: r.id })),
           el("td", { text: [r.experiment, r.name].filter(Boolean).join(" / ") }),
-          el("td", {}, statusBadge(r.status)),
+          el("td", { class: "status", dataset: { id: r.id } }, statusBadge(r.status)),
           el("td", { class: "nowrap", text: fmtTime(r.start_time) }),
           el("td", { class: "mono", text: fmtValue(r.result) }))))),
       bar.node,
       content,
     );
     show(view.tab);
+    watcher = setInterval(refresh, 5000);
+  }
+
+  // Runs that go on: their status (and, in the metrics tab, their curves) kept current.
+  let watcher = null;
+  const LIVE = ["RUNNING", "PROBABLY_DEAD", "QUEUED"];
+  function live() {
+    return data.runs.some((r) => LIVE.includes(r.status));
+  }
+  async function refresh() {
+    if (!view.alive || document.hidden || !live()) return;
+    let fresh;
+    try {
+      fresh = await api("/api/compare", { runs: ids.join(",") });
+    } catch (err) {
+      return;
+    }
+    if (!view.alive) return;
+    const ended = fresh.runs.some((r, i) => data.runs[i] && r.status !== data.runs[i].status);
+    data = { ...fresh };
+    for (const r of data.runs) {
+      const cell = page.querySelector(`#compare-runs td.status[data-id="${r.id}"]`);
+      if (cell) clear(cell).append(statusBadge(r.status));
+    }
+    if (ended) {
+      view.diffs.clear();
+      show(view.tab);
+    }
   }
 
   start();
@@ -77,6 +106,7 @@ export function mountCompare(main, ids, tab) {
     },
     destroy() {
       view.alive = false;
+      clearInterval(watcher);
       for (const done of view.cleanups) done();
     },
   };

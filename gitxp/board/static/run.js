@@ -4,17 +4,22 @@
 
 import {
   el, clear, api, post, runUrl, fmtTime, fmtDuration, fmtAge, fmtValue, fmtBytes, pretty,
-  statusBadge, toast, facts, tabs, errorBox,
+  statusBadge, toast, facts, tabs, errorBox, ansiNodes,
 } from "./util.js";
-import { Chart, chartControls, PALETTE } from "./chart.js";
+import { metricPanel } from "./metrics.js";
 import { renderDiff } from "./diff.js";
-import { confirmDelete } from "./list.js";
+import { confirmDelete } from "./dialogs.js";
 
 const TABS = [
   ["overview", "Overview"], ["config", "Config"], ["metrics", "Metrics"], ["output", "Output"],
   ["artifacts", "Artifacts"], ["code", "Code"], ["host", "Host"], ["env", "Environment"],
 ];
 const IMAGE = /\.(png|jpe?g|gif|webp|bmp|svg|ico)$/i;
+
+// The run list as it was last shown (its filter, sort and columns are in its URL).
+export function listLink() {
+  return sessionStorage.getItem("gitxp.board.list-hash") || "#/";
+}
 
 export function mountRun(main, id, tab) {
   const page = el("div", { class: "page run-page" }, el("div", { class: "loading", text: "loading…" }));
@@ -53,13 +58,14 @@ export function mountRun(main, id, tab) {
       history.replaceState(null, "", `#/run/${run.id}/${name}`);
       show(name);
     });
+    badge = el("span", { id: "run-status" }, statusBadge(run.status));
     clear(page).append(
       el("div", { class: "run-head" },
         el("div", {},
-          el("h1", {}, el("span", { text: title }), " ", statusBadge(run.status)),
+          el("h1", {}, el("span", { text: title }), " ", badge),
           el("div", { class: "mono muted", text: run.id })),
         el("div", { class: "spacer" }),
-        el("a", { class: "btn", href: "#/" }, "← all runs"),
+        el("a", { class: "btn", href: listLink() }, "← all runs"),
         el("button", {
           class: "btn danger",
           id: "delete-run",
@@ -72,6 +78,31 @@ export function mountRun(main, id, tab) {
       content,
     );
     show(view.tab);
+    watch();
+  }
+
+  // While the run goes on, look at it every few seconds; when it has ended, show what it
+  // recorded (status, result, failure, final output and metrics) without a reload.
+  let badge = null;
+  let watcher = null;
+  function watch() {
+    const live = () => ["RUNNING", "PROBABLY_DEAD", "QUEUED"].includes(view.run.status);
+    if (!live()) return;
+    watcher = setInterval(async () => {
+      if (!view.alive || document.hidden) return;
+      let fresh;
+      try {
+        fresh = await api(`/api/runs/${encodeURIComponent(id)}`);
+      } catch (err) {
+        return;
+      }
+      if (!view.alive || fresh.status === view.run.status) return;
+      view.run = { ...fresh, note_tags: view.run.note_tags, note: view.run.note };
+      clear(badge).append(statusBadge(fresh.status));
+      const typing = content.contains(document.activeElement) && view.tab === "overview";
+      if (!typing) show(view.tab);
+      if (!live()) clearInterval(watcher);
+    }, 3000);
   }
 
   start();
@@ -83,6 +114,7 @@ export function mountRun(main, id, tab) {
     },
     destroy() {
       view.alive = false;
+      clearInterval(watcher);
       for (const timer of view.timers) clearInterval(timer);
       for (const done of view.cleanups) done();
     },
@@ -117,6 +149,7 @@ function overview(panel, run) {
           ["exit code", info.exit_code],
           ["seed", info.seed],
           ["comment", info.comment],
+          ["sweep", sweepOf(info) ? el("a", { href: `#/sweep/${encodeURIComponent(sweepOf(info))}`, id: "sweep-link", text: sweepOf(info) }) : ""],
           ["base commit", el("span", { class: "mono", text: base })],
           ["ref", el("span", { class: "mono", text: run.ref })],
           ["commit", el("span", { class: "mono", text: run.commit })],
@@ -124,9 +157,16 @@ function overview(panel, run) {
         ])),
       notesCard(run)),
   );
-  if (info.fail_trace) {
-    panel.append(el("div", { class: "card" }, el("h2", { text: "Failure" }),
-      el("pre", { class: "trace", id: "fail-trace", text: info.fail_trace })));
+  if (info.fail_trace || run.output_trace) {
+    const trace = el("pre", { class: "trace", id: "fail-trace" });
+    if (info.fail_trace) trace.append(ansiNodes(info.fail_trace));
+    if (run.output_trace) {
+      if (info.fail_trace) trace.append("\n\n");
+      trace.append(ansiNodes(run.output_trace));
+    }
+    panel.append(el("div", { class: "card failure" }, el("h2", { text: "Failure" }),
+      run.output_trace ? el("p", { class: "muted small", text: "The traceback at the end of the run's output:" }) : null,
+      trace));
   }
   if (info.info && Object.keys(info.info).length) {
     panel.append(el("div", { class: "card" }, el("h2", { text: "Info" }), el("pre", { class: "json", text: pretty(info.info) })));
@@ -138,6 +178,12 @@ function overview(panel, run) {
     panel.append(el("div", { class: "card" }, el("h2", { text: "Left out of the snapshot (too large)" }),
       el("ul", { class: "mono small" }, info.skipped_files.map((s) => el("li", { text: `${s.path} (${fmtBytes(s.size)})` })))));
   }
+}
+
+function sweepOf(info) {
+  const sweep = info.sweep;
+  if (sweep && typeof sweep === "object") return sweep.id ? String(sweep.id) : "";
+  return sweep ? String(sweep) : "";
 }
 
 function notesCard(run) {
@@ -219,78 +265,8 @@ function config(panel, run) {
 
 // -- metrics ------------------------------------------------------------------------------
 
-const chartSettings = { xType: "step", logY: false, smoothing: 0 };
-const DASHES = [[], [7, 4], [2, 3], [10, 3, 2, 3]];
-
-export function metricPanel(panel, runIds, labels, view, poll) {
-  const picker = el("div", { class: "metric-picker" });
-  const holder = el("div", { class: "chart-holder" });
-  panel.append(el("div", { class: "toolbar" }, picker, el("div", { class: "spacer" }),
-    chartControls(chartSettings, () => chart.set(series(), chartSettings))), holder);
-  const chart = new Chart(holder, { height: 360 });
-  view.cleanups.push(() => chart.destroy());
-  let data = null;
-  const chosen = new Set();
-  function names() {
-    const all = new Set();
-    for (const id of runIds) for (const name of Object.keys(data.runs[id] || {})) all.add(name);
-    return [...all].sort();
-  }
-  // One run: a colour per metric. Several: a colour per run, a dash pattern per metric.
-  function series() {
-    const out = [];
-    const picked = names().filter((n) => chosen.has(n));
-    picked.forEach((name, m) => {
-      runIds.forEach((id, r) => {
-        const s = (data.runs[id] || {})[name];
-        if (!s) return;
-        if (runIds.length === 1) {
-          out.push({ label: name, color: PALETTE[m % PALETTE.length], ...s });
-        } else {
-          const label = picked.length > 1 ? `${labels[id]} · ${name}` : labels[id];
-          out.push({ label, color: PALETTE[r % PALETTE.length], dash: DASHES[m % DASHES.length], ...s });
-        }
-      });
-    });
-    return out;
-  }
-  function drawPicker() {
-    clear(picker);
-    const all = names();
-    if (!all.length) {
-      picker.append(el("span", { class: "muted", text: "no metrics logged" }));
-      return;
-    }
-    for (const name of all) {
-      const box = el("input", {
-        type: "checkbox",
-        checked: chosen.has(name),
-        onchange: () => {
-          if (box.checked) chosen.add(name);
-          else chosen.delete(name);
-          chart.set(series(), chartSettings);
-        },
-      });
-      picker.append(el("label", { class: "chip" }, box, " ", name));
-    }
-  }
-  async function fetchData(first) {
-    try {
-      data = await api("/api/metrics", { runs: runIds.join(",") });
-    } catch (err) {
-      toast(err.message, "error");
-      return;
-    }
-    if (first) names().slice(0, runIds.length > 1 ? 1 : 4).forEach((n) => chosen.add(n));
-    drawPicker();
-    chart.set(series(), chartSettings);
-  }
-  fetchData(true);
-  if (poll) view.timers.push(setInterval(() => view.alive && !document.hidden && fetchData(false), 10000));
-}
-
 function metrics(panel, run, view) {
-  metricPanel(panel, [run.id], { [run.id]: run.id.slice(0, 8) }, view, run.info.status === "RUNNING");
+  metricPanel(panel, [run.id], { [run.id]: run.id.slice(0, 8) }, view, { poll: () => view.run.info.status === "RUNNING" });
 }
 
 // -- output -------------------------------------------------------------------------------
@@ -322,7 +298,7 @@ function output(panel, run, view) {
     if (data.unchanged) return;
     key = data.key;
     text = data.text;
-    pre.textContent = text || "";
+    clear(pre).append(ansiNodes(text || ""));
     if (!text) pre.appendChild(el("span", { class: "muted", text: "(no output)" }));
     const cut = data.length > text.length ? `the last ${text.length} of ${data.length} characters; ` : "";
     note.textContent = data.live
@@ -331,7 +307,7 @@ function output(panel, run, view) {
     if (follow.checked) pre.scrollTop = pre.scrollHeight;
   }
   poll();
-  if (run.info.status === "RUNNING") every(view, 2, poll);
+  if (run.info.status === "RUNNING") every(view, 2, () => view.run.info.status === "RUNNING" && poll());
 }
 
 function every(view, seconds, action) {

@@ -83,6 +83,22 @@ export function runUrl(id, what, params) {
   return `/api/runs/${encodeURIComponent(id)}/${what}${query ? "?" + query : ""}`;
 }
 
+const LABELS = {
+  id: "ID", experiment: "experiment", name: "name", status: "status", start: "started",
+  stop: "stopped", duration: "duration", heartbeat: "last beat", result: "result",
+  exit_code: "exit", host: "host", base_commit: "base", branch: "branch", dirty: "dirty",
+  seed: "seed", tags: "tags", note: "note", comment: "comment",
+};
+
+// The header of a run-list column.
+export function label(column) {
+  if (LABELS[column]) return LABELS[column];
+  if (column.startsWith("config.")) return column.slice(7);
+  const metric = /^metrics\.(.*)\.(last|min|max)$/.exec(column);
+  if (metric) return `${metric[1]} (${metric[2]})`;
+  return column;
+}
+
 // -- formatting ------------------------------------------------------------------------
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -158,18 +174,18 @@ export function toast(message, kind) {
   toast.timer = setTimeout(() => (box.className = ""), kind === "error" ? 6000 : 2500);
 }
 
-export function load(key, fallback) {
+export function load(key, fallback, storage = localStorage) {
   try {
-    const text = localStorage.getItem(key);
+    const text = storage.getItem(key);
     return text === null ? fallback : JSON.parse(text);
   } catch (err) {
     return fallback;
   }
 }
 
-export function save(key, value) {
+export function save(key, value, storage = localStorage) {
   try {
-    localStorage.setItem(key, JSON.stringify(value));
+    storage.setItem(key, JSON.stringify(value));
   } catch (err) {
     /* private mode: settings last for this visit only */
   }
@@ -216,4 +232,93 @@ export function facts(rows) {
 
 export function errorBox(err) {
   return el("div", { class: "error-box", text: err && err.message ? err.message : String(err) });
+}
+
+// -- state in the URL ----------------------------------------------------------------------
+// A view's settings live in the query part of its hash (#/compare/A,B/metrics?x=time), so
+// a link shows the same view; views rewrite it with replaceState (no history entry).
+
+export function hashParams() {
+  const at = location.hash.indexOf("?");
+  return new URLSearchParams(at < 0 ? "" : location.hash.slice(at + 1));
+}
+
+export function setHashParams(values) {
+  const params = hashParams();
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined || value === null || value === "" || value === false) params.delete(key);
+    else params.set(key, value === true ? "1" : String(value));
+  }
+  const base = location.hash.split("?")[0] || "#/";
+  const text = params.toString();
+  const next = text ? `${base}?${text}` : base;
+  if (next !== location.hash) history.replaceState(history.state, "", next);
+}
+
+// -- ANSI colours in output ------------------------------------------------------------------
+// SGR codes (ESC [ … m) become spans with classes; every other escape is dropped. The text
+// itself still goes in as text nodes only.
+
+const ESCAPE = /\x1b\[([0-9;?]*)([A-Za-z])|\x1b[()][A-Za-z0-9]|\x1b[=>]/g;
+
+export function ansiNodes(text) {
+  const out = document.createDocumentFragment();
+  let style = { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false };
+  let last = 0;
+  const push = (chunk) => {
+    if (!chunk) return;
+    const plain = !style.fg && !style.bg && !style.bold && !style.dim && !style.italic && !style.underline;
+    if (plain) {
+      out.appendChild(document.createTextNode(chunk));
+      return;
+    }
+    const span = document.createElement("span");
+    const classes = [];
+    if (style.fg) classes.push(`ansi-fg-${style.fg}`);
+    if (style.bg) classes.push(`ansi-bg-${style.bg}`);
+    if (style.bold) classes.push("ansi-bold");
+    if (style.dim) classes.push("ansi-dim");
+    if (style.italic) classes.push("ansi-italic");
+    if (style.underline) classes.push("ansi-underline");
+    span.className = classes.join(" ");
+    span.textContent = chunk;
+    out.appendChild(span);
+  };
+  for (const match of text.matchAll(ESCAPE)) {
+    push(text.slice(last, match.index));
+    last = match.index + match[0].length;
+    if (match[2] === "m") style = sgr(style, match[1]);
+  }
+  push(text.slice(last));
+  return out;
+}
+
+function sgr(old, params) {
+  const style = { ...old };
+  const codes = params === "" ? [0] : params.split(";").map((c) => Number(c) || 0);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i];
+    if (c === 0) Object.assign(style, { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false });
+    else if (c === 1) style.bold = true;
+    else if (c === 2) style.dim = true;
+    else if (c === 3) style.italic = true;
+    else if (c === 4) style.underline = true;
+    else if (c === 22) style.bold = style.dim = false;
+    else if (c === 23) style.italic = false;
+    else if (c === 24) style.underline = false;
+    else if (c >= 30 && c <= 37) style.fg = String(c - 30);
+    else if (c >= 90 && c <= 97) style.fg = String(c - 90 + 8);
+    else if (c === 39) style.fg = null;
+    else if (c >= 40 && c <= 47) style.bg = String(c - 40);
+    else if (c >= 100 && c <= 107) style.bg = String(c - 100 + 8);
+    else if (c === 49) style.bg = null;
+    else if ((c === 38 || c === 48) && codes[i + 1] === 5) {
+      const n = codes[i + 2];
+      if (n < 16) style[c === 38 ? "fg" : "bg"] = String(n);
+      i += 2;
+    } else if ((c === 38 || c === 48) && codes[i + 1] === 2) {
+      i += 4; // 24-bit colours: shown in the default colour
+    }
+  }
+  return style;
 }
