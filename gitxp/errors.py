@@ -21,6 +21,10 @@ class GitxpError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def prefixed(self, prefix: str) -> GitxpError:
+        """The same kind of error with ``prefix: `` before the message."""
+        return type(self)(f"{prefix}: {self.message}")
+
 
 class RepoError(GitxpError):
     """The repository is missing or in a state gitxp cannot work with."""
@@ -34,8 +38,12 @@ class RunNotFoundError(GitxpError):
     """A run id, prefix or ref names no run (or more than one)."""
 
 
-class ConfigError(GitxpError):
-    """A config value, key, file or ``with`` token is invalid."""
+class SacredError(GitxpError):
+    """Sacred's base class of its own errors; gitxp's config errors derive from it."""
+
+
+class ConfigError(SacredError):
+    """A config value, key, file or ``with`` token is invalid (Sacred's ``ConfigError``)."""
 
 
 class UsageError(GitxpError):
@@ -48,3 +56,73 @@ class RemoteError(GitxpError):
 
 class GitxpWarning(UserWarning):
     """Something the user should know that does not stop the command (``gitxp: warning:``)."""
+
+
+# Sacred's exception names, for code that catches them (``from gitxp.utils import …``
+# mirrors ``from sacred.utils import …``). They keep gitxp's one-line messages, start with
+# Sacred's wording, and derive from the built-in types Sacred raises in the same places.
+
+
+class ConfigKeyError(ConfigError, KeyError):
+    """A config key is invalid or missing where Sacred raises ``KeyError``."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class ConfigValueError(ConfigError, ValueError):
+    """A config value or file is refused where Sacred raises ``ValueError``."""
+
+
+class ConfigTypeError(ConfigError, TypeError):
+    """A config source has the wrong type where Sacred raises ``TypeError``."""
+
+
+class ConfigFileNotFoundError(ConfigError, OSError):
+    """A config file does not exist (Sacred: ``OSError``)."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigNameError(ConfigError, NameError):
+    """A config scope reads a name it did not declare (Sacred: ``NameError``)."""
+
+
+class UsageKeyError(UsageError, KeyError):
+    """A command, ingredient or hook is unknown or ill-formed (Sacred: ``KeyError``)."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageValueError(UsageError, ValueError):
+    """An API argument has a bad value (Sacred: ``ValueError``)."""
+
+
+class ReadOnlyConfigError(ConfigError, TypeError):
+    """The config was changed inside a captured function (Sacred: ``SacredError``)."""
+
+
+class ConfigAddedError(ConfigError):
+    """An update adds a key that no captured function uses."""
+
+
+class MissingConfigError(ConfigError, TypeError):
+    """A captured function was called without a value for a parameter."""
+
+
+class NamedConfigNotFoundError(ConfigKeyError):
+    """A ``with`` token names no named config and no config file."""
+
+
+class SacredInterrupt(Exception):
+    """Raise it (or a subclass with its own ``STATUS``) to stop a run with that status."""
+
+    STATUS = "INTERRUPTED"
+
+
+class TimeoutInterrupt(SacredInterrupt):
+    """Stops a run with status TIMEOUT."""
+
+    STATUS = "TIMEOUT"

@@ -18,7 +18,7 @@ from typing import Any, NoReturn, SupportsIndex
 
 import yaml
 
-from gitxp.errors import ConfigError
+from gitxp.errors import ConfigError, ConfigKeyError, ConfigValueError, ReadOnlyConfigError
 
 __all__ = [
     "ReadOnlyDict",
@@ -28,6 +28,7 @@ __all__ = [
     "expand_dotted_keys",
     "get_by_dotted_path",
     "has_dotted_path",
+    "import_path",
     "is_code_object",
     "iterate_flattened",
     "join_path",
@@ -35,6 +36,7 @@ __all__ = [
     "nearest_key",
     "normalize_config",
     "normalize_value",
+    "recordable",
     "recursive_update",
     "set_by_dotted_path",
     "type_name",
@@ -180,7 +182,7 @@ def check_key(key: Any, parent: str) -> str:
     """
     where = f"config key '{parent}'" if parent else "config"
     if not isinstance(key, str):
-        raise ConfigError(
+        raise ConfigKeyError(
             f"{where}: key {key!r} has type {type_name(key)}; config keys must be strings"
         )
     problem = ""
@@ -195,14 +197,14 @@ def check_key(key: Any, parent: str) -> str:
     elif key.startswith("py/"):
         problem = "looks like a jsonpickle tag ('py/...'); rename it"
     if problem:
-        raise ConfigError(f"{where}: key '{key}' {problem}")
+        raise ConfigKeyError(f"{where}: key '{key}' {problem}")
     return key
 
 
 def _numpy_item(value: Any, path: str) -> Any:
     """Convert a numpy scalar to the equivalent Python value; reject arrays."""
     if getattr(value, "ndim", 0) != 0:
-        raise ConfigError(
+        raise ConfigValueError(
             f"config key '{path}': value of type {type_name(value)} cannot be stored; "
             "convert it with .tolist() first"
         )
@@ -213,10 +215,12 @@ def normalize_value(value: Any, path: str) -> Any:
     """Return ``value`` as plain YAML/JSON data; ``path`` names it in error messages.
 
     Numpy scalars become Python scalars, tuples become lists, subclasses of ``bool``, ``int``,
-    ``float``, ``str``, ``dict`` and ``list`` become the base type. Anything else (functions,
-    sets, bytes, arbitrary objects, non-string keys) raises ConfigError naming ``path``.
+    ``float``, ``str``, ``dict`` and ``list`` become the base type. Modules, classes and
+    functions are kept as they are (the run records them by import path, see
+    :func:`recordable`). Anything else (sets, bytes, arbitrary objects, non-string keys)
+    raises ConfigError naming ``path``.
     """
-    if value is None or type(value) in _SCALARS:
+    if value is None or type(value) in _SCALARS or is_code_object(value):
         return value
     if hasattr(value, "dtype") and hasattr(value, "item") and not isinstance(value, _SCALARS):
         return normalize_value(_numpy_item(value, path), path)
@@ -237,7 +241,7 @@ def normalize_value(value: Any, path: str) -> Any:
     hint = _STORABLE
     if isinstance(value, (set, frozenset)):
         hint = "use a list instead"
-    raise ConfigError(
+    raise ConfigValueError(
         f"config key '{path}': value of type {type_name(value)} cannot be stored; {hint}"
     )
 
@@ -250,7 +254,7 @@ def normalize_config(d: Mapping[str, Any]) -> dict[str, Any]:
 def is_code_object(value: Any) -> bool:
     """Whether a config-scope local is code rather than data (module, class or function).
 
-    Such locals are dropped from config scopes instead of being rejected.
+    Such values stay in the live config and are recorded by :func:`import_path`.
     """
     return (
         isinstance(value, (types.ModuleType, type))
@@ -259,12 +263,31 @@ def is_code_object(value: Any) -> bool:
     )
 
 
+def import_path(value: Any) -> str:
+    """Where a module, class or function is imported from: ``math.sqrt``, ``torch.optim``."""
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    func = getattr(value, "__func__", value)  # staticmethod / classmethod
+    module = getattr(func, "__module__", None) or "builtins"
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    return f"{module}.{name}"
+
+
+def recordable(value: Any) -> Any:
+    """``value`` with every module, class and function replaced by its import path."""
+    if isinstance(value, Mapping):
+        return {k: recordable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [recordable(v) for v in value]
+    return import_path(value) if is_code_object(value) else value
+
+
 # --------------------------------------------------------------------------- read-only
 
 
 def _read_only_error(verb: str, path: str) -> NoReturn:
     target = f"'{path}'" if path else "the config"
-    raise ConfigError(
+    raise ReadOnlyConfigError(
         f"config is read-only inside captured functions: cannot {verb} {target}; "
         "make a copy with copy.deepcopy() to change it"
     )

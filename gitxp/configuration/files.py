@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from gitxp.configuration.dicts import normalize_config, type_name
-from gitxp.errors import ConfigError
+from gitxp.errors import ConfigError, ConfigFileNotFoundError, ConfigValueError
 
 __all__ = ["CONFIG_FILE_EXTENSIONS", "load_config_file"]
 
@@ -29,32 +29,36 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = Path(path)
     ext = file.suffix.lower()
     if ext not in CONFIG_FILE_EXTENSIONS:
-        raise ConfigError(
+        raise ConfigValueError(
             f"config file '{file}': unsupported extension '{file.suffix}'; "
             f"use one of {', '.join(CONFIG_FILE_EXTENSIONS)}"
         )
     try:
         text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigFileNotFoundError(
+            f"cannot read config file '{file}': No such file or directory; check the path"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(
+        raise ConfigValueError(
             f"cannot read config file '{file}': {_one_line(reason)}; check the path"
         ) from exc
     try:
         data = json.loads(text) if ext == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if ext == ".json" else "YAML"
-        raise ConfigError(
+        raise ConfigValueError(
             f"config file '{file}' is not valid {kind}: {_one_line(str(exc))}"
         ) from exc
     if data is None and ext != ".json":
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(
+        raise ConfigValueError(
             f"config file '{file}' holds a value of type {type_name(data)} at top level; "
             "it must hold a mapping of config keys to values"
         )
     try:
         return normalize_config(data)
     except ConfigError as exc:
-        raise ConfigError(f"config file '{file}': {exc}") from exc
+        raise exc.prefixed(f"config file '{file}'") from exc

@@ -33,7 +33,7 @@ from gitxp.configuration.dicts import (
 )
 from gitxp.configuration.resolve import HookFn, ResolvedConfig, ScopeFn, resolve_config
 from gitxp.configuration.scope import CONFIG_FILE_EXTENSIONS
-from gitxp.errors import ConfigError
+from gitxp.errors import ConfigError, ConfigValueError
 
 __all__ = [
     "ConfigUnit",
@@ -157,7 +157,7 @@ def resolve_units(
     """
     paths = [unit.path for unit in units]
     if len(set(paths)) != len(paths):
-        raise ConfigError(
+        raise ConfigValueError(
             f"ingredient paths must be unique, got {', '.join(repr(p) for p in paths)}; "
             "rename one of the ingredients"
         )

@@ -1,12 +1,16 @@
-"""The text of ``print_config``: one ``key = value  # doc`` line per entry, nested by indent.
+"""The text of ``print_config``, laid out as Sacred prints it.
 
-Each line starts with a marker column: ``*`` modified, ``+`` added, ``~`` type changed (the
-doc then names the old type), blank otherwise. With ``color=True`` the lines are also
-coloured with ANSI codes (modified blue, added green, type changed red, docs grey).
+With ``color=True`` (what ``print_config`` prints, on a terminal or not, as Sacred does) the
+text is Sacred's byte for byte: a coloured legend, then one ``key = value`` line per entry
+indented two spaces per level, the line blue when modified, green when added, red when its
+type changed, and docs dimmed after column 37. With ``color=False`` (``NO_COLOR`` set) the
+same lines carry a marker in the first column instead: ``*`` modified, ``+`` added, ``~``
+type changed (the doc then names the old type).
 """
 
 from __future__ import annotations
 
+import pprint
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,24 +21,24 @@ __all__ = ["LEGEND", "format_config", "format_value"]
 
 LEGEND = "Configuration (* modified, + added, ~ typechanged, # doc):"
 
-_BLUE, _GREEN, _RED, _GREY, _RESET = "\x1b[34m", "\x1b[32m", "\x1b[31m", "\x1b[90m", "\x1b[0m"
-_MARKS = {"~": _RED, "+": _GREEN, "*": _BLUE}
-_MAX_DOC_COLUMN = 48
+_BLUE, _GREEN, _RED, _DIM, _RESET = "\x1b[34m", "\x1b[32m", "\x1b[31m", "\x1b[2m", "\x1b[0m"
+_COLORS = {"~": _RED, "+": _GREEN, "*": _BLUE}
+_DOC_COLUMN = 35  # Sacred pads ``key = value`` to this width before the doc
 
 
 def format_value(value: Any) -> str:
-    """A config value as it would be typed after ``with KEY=`` (a Python literal)."""
-    return repr(value)
+    """A config value as Sacred prints it (``pprint``: a Python literal for data)."""
+    return pprint.pformat(value)
 
 
 def _legend(color: bool) -> str:
     if not color:
         return LEGEND
     parts = [
-        f"{_BLUE}* modified{_RESET}",
-        f"{_GREEN}+ added{_RESET}",
-        f"{_RED}~ typechanged{_RESET}",
-        f"{_GREY}# doc{_RESET}",
+        f"{_BLUE}modified{_RESET}",
+        f"{_GREEN}added{_RESET}",
+        f"{_RED}typechanged{_RESET}",
+        f"{_DIM}doc{_RESET}",
     ]
     return f"Configuration ({', '.join(parts)}):"
 
@@ -53,40 +57,39 @@ def _entries(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, int
     return rows
 
 
+def _marker(resolved: ResolvedConfig, path: str) -> str:
+    if path in resolved.typechanged:
+        return "~"
+    if path in resolved.added:
+        return "+"
+    if path in resolved.modified:
+        return "*"
+    return " "
+
+
 def format_config(resolved: ResolvedConfig, *, color: bool = False) -> str:
     """Render a resolved config for ``print_config`` (legend line first, no trailing newline)."""
-    lines: list[tuple[str, str, str]] = []  # (marker, body, doc)
+    out = [_legend(color)]
     for path, depth, key, value in _entries(resolved.config):
-        if path in resolved.typechanged:
-            marker = "~"
-        elif path in resolved.added:
-            marker = "+"
-        elif path in resolved.modified:
-            marker = "*"
-        else:
-            marker = " "
-        indent = "  " * depth
+        marker = _marker(resolved, path)
+        indent = " " * (2 + 2 * depth)
         if isinstance(value, Mapping) and value:
-            body = f"{indent}{key}:"
+            assign = f"{indent}{key}:"
         else:
-            body = f"{indent}{key} = {format_value(value)}"
+            assign = f"{indent}{key} = {format_value(value)}"
+        if not color:
+            assign = marker + assign[1:]
         doc = resolved.docs.get(path, "")
-        if path in resolved.typechanged:
+        if path in resolved.typechanged and not color:
             old = resolved.typechanged[path][0].__name__
             doc = f"{doc} (type was {old})" if doc else f"type was {old}"
-        lines.append((marker, body, doc))
-
-    width = min(max((len(body) for _, body, doc in lines if doc), default=0), _MAX_DOC_COLUMN)
-    out = [_legend(color)]
-    for marker, body, doc in lines:
-        text = f"{marker} {body}"
-        if color and marker in _MARKS:
-            text = f"{_MARKS[marker]}{text}{_RESET}"
         if doc:
-            pad = " " * max(width - len(body), 0)
-            comment = f"# {doc}"
-            if color:
-                comment = f"{_GREY}{comment}{_RESET}"
-            text = f"{text}{pad}  {comment}"
-        out.append(text)
+            comment = f"{_DIM}# {doc}{_RESET}" if color else f"# {doc}"
+            if len(assign) <= _DOC_COLUMN:
+                assign = f"{assign:<{_DOC_COLUMN}}  {comment}"
+            else:
+                assign = f"{assign}    {comment}"
+        if color and marker in _COLORS:
+            assign = f"{_COLORS[marker]}{assign}{_RESET}"
+        out.append(assign)
     return "\n".join(out)

@@ -35,7 +35,12 @@ from gitxp.configuration.scope import (
     ScopeResult,
     load_config_file,
 )
-from gitxp.errors import ConfigError
+from gitxp.errors import (
+    ConfigAddedError,
+    ConfigError,
+    ConfigFileNotFoundError,
+    NamedConfigNotFoundError,
+)
 
 __all__ = [
     "SEED_DOC",
@@ -97,7 +102,7 @@ def _evaluate(
     try:
         own = normalize_config(expand_dotted_keys(out))
     except ConfigError as exc:
-        raise ConfigError(f"{_label(scope)}: {exc}") from exc
+        raise exc.prefixed(_label(scope)) from exc
     config = recursive_update(recursive_update(preset, own), fixed)
     return ScopeResult(config, frozenset(k for k, _ in iterate_flattened(own)), {})
 
@@ -120,15 +125,17 @@ def _named_source(token: str, named: Mapping[str, Any], base: Path) -> Any:
     if _is_file(path):
         load_config_file(path)  # raises: unsupported extension
     if looks_like_file:
-        raise ConfigError(f"config file '{token}' not found in {base}; check the path")
+        raise ConfigFileNotFoundError(f"config file '{token}' not found in {base}; check the path")
     if not named:
-        raise ConfigError(
+        raise NamedConfigNotFoundError(
+            f'Named config not found: "{token}". Available config values are: []; '
             f"unknown named config '{token}': there are no named configs; to load a config "
             f"file give its path ({', '.join(CONFIG_FILE_EXTENSIONS)})"
         )
     guess = nearest_key(token, named)
     hint = f" (did you mean '{guess}'?)" if guess else ""
-    raise ConfigError(
+    raise NamedConfigNotFoundError(
+        f'Named config not found: "{token}". Available config values are: {sorted(named)}; '
         f"unknown named config '{token}'{hint}; available named configs: {', '.join(sorted(named))}"
     )
 
@@ -167,7 +174,7 @@ def _run_hooks(
         try:
             merged = recursive_update(merged, normalize_config(expand_dotted_keys(out)))
         except ConfigError as exc:
-            raise ConfigError(f"{label}: {exc}") from exc
+            raise exc.prefixed(label) from exc
     marker = object()
     for key, value in iterate_flattened(merged):
         if get_by_dotted_path(config, key, marker) != value:
@@ -299,7 +306,8 @@ def check_unknown_keys(
     for key in unknown:
         guess = nearest_key(key, candidates)
         described.append(f"'{key}' (did you mean '{guess}'?)" if guess else f"'{key}'")
-    noun, pronoun = ("key", "it") if len(unknown) == 1 else ("keys", "them")
-    raise ConfigError(
-        f"unknown config {noun} {', '.join(described)}; pass -f/--force to add {pronoun} anyway"
+    pronoun = "it" if len(unknown) == 1 else "them"
+    raise ConfigAddedError(
+        f"Added new config entry that is not used anywhere: {', '.join(described)}; "
+        f"pass -f/--force to add {pronoun} anyway"
     )

@@ -6,8 +6,11 @@ config entries, exactly like Sacred's ``@ex.config``:
 * ``fixed`` values (from ``with`` updates and named configs) cannot be overwritten by the body:
   an assignment to a fixed name is ignored (a dict assignment is merged under the fixed dict),
   and the body sees the fixed value when it reads the name, so derived values follow it;
-* ``preset`` values (earlier scopes) are visible to the body and may be overwritten;
-* names starting with ``_``, modules, classes and functions are not entries;
+* ``preset`` values (earlier scopes) are visible to the body only if it names them as
+  parameters (as in Sacred: reading an undeclared one is a ``NameError``), and may be
+  overwritten; undeclared presets stay in the result;
+* names starting with ``_`` are not entries; modules, classes and functions are kept as they
+  are (captured functions receive them; the run records their import path);
 * every other value must be storable (see :func:`gitxp.configuration.dicts.normalize_value`).
 
 :func:`load_config_file` (from :mod:`gitxp.configuration.files`) is re-exported here.
@@ -33,7 +36,6 @@ from typing import Any
 from gitxp.configuration.comments import collect_docs, iter_top_statements
 from gitxp.configuration.dicts import (
     copy_tree,
-    is_code_object,
     iterate_flattened,
     join_path,
     normalize_config,
@@ -42,7 +44,7 @@ from gitxp.configuration.dicts import (
     type_name,
 )
 from gitxp.configuration.files import CONFIG_FILE_EXTENSIONS, load_config_file
-from gitxp.errors import ConfigError
+from gitxp.errors import ConfigError, ConfigKeyError, ConfigNameError
 
 __all__ = [
     "CONFIG_FILE_EXTENSIONS",
@@ -300,7 +302,14 @@ class ConfigScope(_Scope):
         namespace.update(fallback)
         return namespace
 
-    def _failure(self, exc: Exception) -> ConfigError:
+    def _failure(self, exc: Exception, hidden: Mapping[str, Any]) -> ConfigError:
+        name = getattr(exc, "name", None)
+        if isinstance(exc, NameError) and isinstance(name, str) and name in hidden:
+            return ConfigNameError(
+                f"name '{name}' is not defined in {self._label}: it reads the config entry "
+                f"'{name}' without declaring it; add it as a parameter: "
+                f"def {self.func.__name__}({', '.join([*self.arg_names, name])})"
+            )
         lines = [
             frame.lineno
             for frame in traceback.extract_tb(exc.__traceback__)
@@ -320,34 +329,42 @@ class ConfigScope(_Scope):
     ) -> ScopeResult:
         """Run the body and report entries, the keys it set and the values fixed ones replaced."""
         fixed = fixed or {}
+        known = recursive_update(preset or {}, fixed)
         ns = _Namespace(fixed, self._globals(fallback or {}))
-        for key, value in recursive_update(preset or {}, fixed).items():
-            ns.preset(key, value)
         for param in self._params:
-            if param.name in ns or param.name in (fallback or {}):
+            if param.name in known:
+                ns.preset(param.name, known[param.name])
+            elif param.name in (fallback or {}):
                 continue  # a fallback (an ingredient's config) is readable, not an entry
-            if param.default is inspect.Parameter.empty:
-                raise ConfigError(
-                    f"{self._label} needs the config entry '{param.name}', which no earlier "
-                    "config scope defines; define it earlier or give the parameter a default"
+            elif param.default is inspect.Parameter.empty:
+                available = sorted({*known, *(fallback or {})})
+                raise ConfigKeyError(
+                    f"'{param.name}' not in preset for ConfigScope. Available options are: "
+                    f"{available}; {self._label} needs the config entry '{param.name}', "
+                    "which no earlier config scope defines; define it earlier or give the "
+                    "parameter a default"
                 )
-            ns[param.name] = param.default
+            else:
+                ns[param.name] = param.default
+        hidden = {k: v for k, v in known.items() if k not in ns}
         try:
             exec(self._code, ns.mirror, ns)
         except ConfigError:
             raise
         except Exception as exc:
-            raise self._failure(exc) from exc
+            raise self._failure(exc, hidden) from exc
 
         config: dict[str, Any] = {}
-        for key in dict.fromkeys([*(preset or {}), *ns.assigned, *ns]):
+        for key in dict.fromkeys([*(preset or {}), *ns.assigned, *ns, *hidden]):
             value = dict.get(ns, key, _DELETED)
-            if value is _DELETED or key.startswith("_") or is_code_object(value):
+            if value is _DELETED and key in hidden:
+                value = hidden[key]
+            if value is _DELETED or key.startswith("_"):
                 continue
             try:
                 config[key] = normalize_value(value, key)
             except ConfigError as exc:
-                raise ConfigError(f"{self._label}: {exc}") from exc
+                raise exc.prefixed(self._label) from exc
         produced: set[str] = set()
         shadowed: dict[str, Any] = {}
         for key in ns.assigned:
@@ -355,8 +372,6 @@ class ConfigScope(_Scope):
                 continue
             if key in ns.attempted:
                 own = ns.attempted[key]
-                if is_code_object(own):
-                    continue
                 produced |= _leaf_keys(key, own)
                 _shadowed(key, own, fixed[key], shadowed)
             else:
@@ -374,7 +389,7 @@ class ConfigDict(_Scope):
         try:
             self._conf = normalize_config(d)
         except ConfigError as exc:
-            raise ConfigError(f"{label}: {exc}") from exc
+            raise exc.prefixed(label) from exc
         self.name = label
         self.doc: str | None = None
         self.docs: dict[str, str] = {}

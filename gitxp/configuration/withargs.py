@@ -134,9 +134,9 @@ def parse_with_args(tokens: Sequence[str]) -> WithArgs:
         try:
             value = parse_value(raw_value.strip(), key)
         except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
+            raise exc.prefixed(where) from exc
         try:
             set_by_dotted_path(updates, key, value)
         except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
+            raise exc.prefixed(where) from exc
     return WithArgs(updates=updates, named=tuple(named))

@@ -10,12 +10,12 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import sys
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitxp.configuration.dicts import copy_tree
+from gitxp.configuration.dicts import copy_tree, recordable
 from gitxp.configuration.printing import format_config
 from gitxp.errors import ConfigError
 
@@ -34,13 +34,15 @@ __all__ = [
 
 
 def _color() -> bool:
-    return bool(getattr(sys.stdout, "isatty", lambda: False)())
+    """Sacred colours print_config everywhere; ``NO_COLOR`` asks for markers instead."""
+    return not os.environ.get("NO_COLOR")
 
 
 def print_config(_run: Run) -> None:
     """Print the updated configuration and exit.
 
-    Marks: * modified, + added, ~ type changed; in a terminal also blue, green and red.
+    Modified entries are blue, added green, type changed red (with NO_COLOR set: marked
+    *, + and ~ in the first column).
     """
     print(format_config(_run.config_modifications, color=_color()))
 
@@ -85,7 +87,7 @@ def save_config(_config: Any, _log: logging.Logger, config_filename: str = "conf
     """
     import yaml
 
-    config = copy_tree(dict(_config))
+    config = recordable(copy_tree(dict(_config)))
     config.pop("config_filename", None)
     path = Path(config_filename)
     ext = path.suffix.lower()

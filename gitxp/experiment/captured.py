@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitxp.configuration.dicts import join_path, nearest_key
-from gitxp.errors import ConfigError, UsageError
+from gitxp.errors import ConfigError, MissingConfigError, UsageError
 from gitxp.experiment.randomness import SeedStream, create_rnd
 
 __all__ = ["SPECIAL_ARGS", "Binding", "CapturedFunction", "capture"]
@@ -186,13 +186,15 @@ class CapturedFunction:
         where = f"captured function {self.full_name}()"
         key = join_path(self.config_path, name)
         if self._binding is None:
-            return ConfigError(
+            return MissingConfigError(
+                f"{self.full_name} is missing value(s): ['{name}']; "
                 f"{where}: missing value for parameter '{name}'; it was called outside a "
                 f"run, so there is no config: pass {name}=... explicitly"
             )
         guess = nearest_key(name, [k for k in config if isinstance(k, str)])
         hint = f" (did you mean '{join_path(self.config_path, guess)}'?)" if guess else ""
-        return ConfigError(
+        return MissingConfigError(
+            f"{self.full_name} is missing value(s): ['{name}']; "
             f"{where}: missing value for parameter '{name}': it was not passed and the "
             f"config has no entry '{key}'{hint}; pass it, add it to a config scope, or give "
             "the parameter a default"

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gitxp.configuration.dicts import recordable
 from gitxp.experiment.commandline import RunOptions
 from gitxp.experiment.lifecycle import (
     Sink,
@@ -110,7 +111,7 @@ def start_facts(
         command=command,
         experiment=ex.path,
         base_dir=ex.base_dir,
-        config=dict(run.config_modifications.config),
+        config=recordable(run.config_modifications.config),
         docs=run.config_modifications.docs,
         seed=seed,
         capture=run.capture_mode,

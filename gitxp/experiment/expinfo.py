@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gitxp.errors import UsageError
+from gitxp.errors import UsageValueError
 
 __all__ = ["check_version", "discover_dependencies", "discover_sources", "file_md5"]
 
@@ -44,9 +44,9 @@ _scan_cache: dict[tuple[str, str, int], Any] = {}
 def check_version(name: str, version: str) -> None:
     """Raise UsageError unless ``version`` is a PEP 440 version."""
     if not isinstance(version, str) or not _PEP440.match(version):
-        raise UsageError(
-            f"add_package_dependency({name!r}, {version!r}): {version!r} is not a PEP 440 "
-            "version; write it like 1.2.3"
+        raise UsageValueError(
+            f'Invalid Version: "{version}": add_package_dependency({name!r}, {version!r}): '
+            f"{version!r} is not a PEP 440 version; write it like 1.2.3"
         )
 
 

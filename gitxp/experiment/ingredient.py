@@ -17,7 +17,14 @@ from typing import Any
 
 from gitxp.configuration.dicts import join_path
 from gitxp.configuration.scope import ConfigDict, ConfigScope, load_config_file
-from gitxp.errors import ConfigError, UsageError
+from gitxp.errors import (
+    ConfigFileNotFoundError,
+    ConfigTypeError,
+    ConfigValueError,
+    UsageError,
+    UsageKeyError,
+    UsageValueError,
+)
 from gitxp.experiment.captured import CapturedFunction
 from gitxp.experiment.expinfo import check_version
 
@@ -100,7 +107,8 @@ class Ingredient:
         """Decorator: ``hook(config, command_name, logger) -> dict`` of config updates."""
         params = list(inspect.signature(func).parameters)
         if params != ["config", "command_name", "logger"]:
-            raise UsageError(
+            raise UsageValueError(
+                "Wrong signature for config_hook. Expected: (config, command_name, logger); "
                 f"config hook {func.__qualname__}{inspect.signature(func)} must take exactly "
                 "(config, command_name, logger)"
             )
@@ -126,25 +134,39 @@ class Ingredient:
         if not name.isidentifier():
             raise UsageError(f"named config name {name!r} must be an identifier")
         if name in self.named_configs:
-            raise UsageError(f"{self.path}: a named config '{name}' is already defined")
+            raise UsageKeyError(
+                f'Configuration name "{name}" already in use! {self.path}: a named config '
+                f"'{name}' is already defined"
+            )
         self.named_configs[name] = scope
 
     def _config_dict(self, cfg_or_file: Any, kw: Mapping[str, Any], label: str) -> ConfigDict:
         if cfg_or_file is not None and kw:
-            raise UsageError(f"{label}: pass a dict/file or keyword arguments, not both")
+            raise ConfigValueError(
+                f"cannot combine keyword config with positional argument: {label}: pass a "
+                "dict/file or keyword arguments, not both"
+            )
         if cfg_or_file is None:
             if not kw:
-                raise UsageError(f"{label}: nothing to add; pass a dict, a file or key=value")
+                raise ConfigValueError(
+                    f"attempted to add empty config: {label}: nothing to add; pass a dict, "
+                    "a file or key=value"
+                )
             return ConfigDict(kw, label=label)
         if isinstance(cfg_or_file, (str, os.PathLike)):
             file = Path(cfg_or_file)
             if not file.is_absolute() and not file.exists():
                 file = Path(self.base_dir) / file
+            if not file.exists():
+                raise ConfigFileNotFoundError(
+                    f"{label}: config file {cfg_or_file} not found; check the path"
+                )
             return ConfigDict(load_config_file(file), label=f"config file '{cfg_or_file}'")
         if isinstance(cfg_or_file, Mapping):
             return ConfigDict(cfg_or_file, label=label)
-        raise ConfigError(
-            f"{label}: expected a dict or a config file path, got {type(cfg_or_file).__name__}"
+        raise ConfigTypeError(
+            f"Invalid argument type {type(cfg_or_file)}: {label}: expected a dict or a "
+            "config file path, got {type(cfg_or_file).__name__}"
         )
 
     # -- captured functions, commands and hooks -------------------------------------------

@@ -37,7 +37,7 @@ from gitxp.configuration.resolve import (
     resolve_config,
 )
 from gitxp.configuration.scope import ConfigDict
-from gitxp.errors import ConfigError, UsageError
+from gitxp.errors import ConfigError, UsageKeyError, UsageValueError
 from gitxp.experiment.captured import Binding, CapturedFunction
 from gitxp.experiment.randomness import SeedStream, derive_seed, set_global_seed
 
@@ -71,8 +71,9 @@ def find_command(root: Ingredient, name: str) -> CapturedFunction:
 
     guess = nearest_key(name, commands)
     hint = f" (did you mean '{guess}'?)" if guess else ""
-    raise UsageError(
-        f"unknown command '{name}'{hint}; available commands: {', '.join(sorted(commands))}"
+    raise UsageKeyError(
+        f"Command \"{name}\" not found: unknown command '{name}'{hint}; "
+        f"available commands: {', '.join(sorted(commands))}"
     )
 
 
@@ -132,9 +133,9 @@ def _resolve_once(
 ) -> ResolvedConfig:
     paths = [unit.config_path for unit in units]
     if len(set(paths)) != len(paths):
-        raise UsageError(
-            f"ingredient paths must be unique, got {', '.join(repr(p) for p in paths)}; "
-            "rename one of the ingredients"
+        raise UsageValueError(
+            "The paths of the ingredients are not unique: ingredient paths must be unique, "
+            f"got {', '.join(repr(p) for p in paths)}; rename one of the ingredients"
         )
     shares = distribute_updates(updates, paths)
     tokens = distribute_named(named, paths, base_dir=Path.cwd())

@@ -93,6 +93,8 @@ def test_ingredient_named_config() -> None:
     with pytest.raises(ConfigError) as err:
         resolve_units(UNITS, {}, ["dataset.smal"])
     assert str(err.value) == (
+        'Named config not found: "dataset.smal". Available config values are: '
+        "['dataset.small']; "
         "unknown named config 'dataset.smal' (did you mean 'dataset.small'?); "
         "available named configs: dataset.small"
     )

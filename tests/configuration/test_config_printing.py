@@ -28,29 +28,29 @@ def sample() -> ResolvedConfig:
 def test_format_config_markers_and_docs() -> None:
     assert format_config(sample()) == (
         "Configuration (* modified, + added, ~ typechanged, # doc):\n"
-        "* a = 23    # the a\n"
-        "~ b = 'x'   # type was int\n"
+        "* a = 23                             # the a\n"
+        "~ b = 'x'                            # type was int\n"
         "+ lrr = 3\n"
-        "  seed = 5  # the random seed for this experiment\n"
+        "  seed = 5                           # the random seed for this experiment\n"
         "  empty = {}\n"
-        "  opt:      # optimizer\n"
-        "*   lr = 1  # learning rate\n"
+        "  opt:                               # optimizer\n"
+        "*   lr = 1                           # learning rate\n"
         "    m = 0.9\n"
         "    sched:\n"
         "      kind = 'cos'"
     )
 
 
-def test_format_config_colour() -> None:
+def test_format_config_colour_is_sacreds_layout() -> None:
     text = format_config(sample(), color=True)
     lines = text.split("\n")
     assert lines[0] == (
-        "Configuration (\x1b[34m* modified\x1b[0m, \x1b[32m+ added\x1b[0m, "
-        "\x1b[31m~ typechanged\x1b[0m, \x1b[90m# doc\x1b[0m):"
+        "Configuration (\x1b[34mmodified\x1b[0m, \x1b[32madded\x1b[0m, "
+        "\x1b[31mtypechanged\x1b[0m, \x1b[2mdoc\x1b[0m):"
     )
-    assert lines[1] == "\x1b[34m* a = 23\x1b[0m    \x1b[90m# the a\x1b[0m"
-    assert lines[2] == "\x1b[31m~ b = 'x'\x1b[0m   \x1b[90m# type was int\x1b[0m"
-    assert lines[3] == "\x1b[32m+ lrr = 3\x1b[0m"
+    assert lines[1] == "\x1b[34m  a = 23" + " " * 29 + "\x1b[2m# the a\x1b[0m\x1b[0m"
+    assert lines[2] == "\x1b[31m  b = 'x'\x1b[0m"
+    assert lines[3] == "\x1b[32m  lrr = 3\x1b[0m"
     assert lines[5] == "  empty = {}"
     assert "\x1b" not in format_config(sample())
 
@@ -61,7 +61,7 @@ def test_typechanged_note_is_appended_to_an_existing_doc() -> None:
     )
     assert format_config(resolved) == (
         "Configuration (* modified, + added, ~ typechanged, # doc):\n"
-        "~ n = '3'  # count (type was int)"
+        "~ n = '3'                            # count (type was int)"
     )
 
 
@@ -73,8 +73,8 @@ def test_format_resolved_config_end_to_end() -> None:
     resolved = resolve_config([ConfigScope(cfg)], {}, [], {"lr": 0.5, "seed": 3, "x": 1}, [])
     assert format_config(resolved) == (
         "Configuration (* modified, + added, ~ typechanged, # doc):\n"
-        "* lr = 0.5  # learning rate\n"
+        "* lr = 0.5                           # learning rate\n"
         "  batch = 32\n"
-        "* seed = 3  # the random seed for this experiment\n"
+        "* seed = 3                           # the random seed for this experiment\n"
         "+ x = 1"
     )

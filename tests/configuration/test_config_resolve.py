@@ -96,12 +96,14 @@ def test_unknown_named_config_lists_the_available_ones() -> None:
     with pytest.raises(ConfigError) as err:
         resolve(named=["varaint1"])
     assert str(err.value) == (
+        'Named config not found: "varaint1". Available config values are: '
+        "['variant1', 'variant2']; "
         "unknown named config 'varaint1' (did you mean 'variant1'?); "
         "available named configs: variant1, variant2"
     )
     with pytest.raises(ConfigError) as err:
         resolve_config(SCOPES, {}, [], {}, ["fast"])
-    assert str(err.value).startswith("unknown named config 'fast': there are no named configs")
+    assert "unknown named config 'fast': there are no named configs" in str(err.value)
 
 
 def test_later_scopes_override_and_build_on_earlier_ones() -> None:
@@ -308,7 +310,8 @@ def test_unknown_key_with_suggestion() -> None:
     with pytest.raises(ConfigError) as err:
         check_unknown_keys(resolved, ["lr", "momentum"], force=False)
     assert str(err.value) == (
-        "unknown config key 'lrr' (did you mean 'lr'?); pass -f/--force to add it anyway"
+        "Added new config entry that is not used anywhere: "
+        "'lrr' (did you mean 'lr'?); pass -f/--force to add it anyway"
     )
     assert check_unknown_keys(resolved, ["lr"], force=True) == []
 
@@ -318,7 +321,8 @@ def test_unknown_keys_several_and_without_suggestion() -> None:
     with pytest.raises(ConfigError) as err:
         check_unknown_keys(resolved, [], force=False)
     assert str(err.value) == (
-        "unknown config keys 'bb' (did you mean 'b'?), 'qqq'; pass -f/--force to add them anyway"
+        "Added new config entry that is not used anywhere: "
+        "'bb' (did you mean 'b'?), 'qqq'; pass -f/--force to add them anyway"
     )
 
 

@@ -179,8 +179,8 @@ def test_unknown_key_names_the_nearest_key_and_force_allows_it(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.strip() == (
-        "gitxp: error: unknown config key 'learning_rat' (did you mean "
-        "'learning_rate'?); pass -f/--force to add it anyway"
+        "gitxp: error: Added new config entry that is not used anywhere: 'learning_rat' "
+        "(did you mean 'learning_rate'?); pass -f/--force to add it anyway"
     )
     assert run_refs(exrepo) == []
     run = ex.run_commandline(["prog", "--force", "with", "learning_rat=0.5"])

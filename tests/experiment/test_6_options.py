@@ -112,7 +112,7 @@ def test_enforce_clean_refuses_a_dirty_tree(exrepo: Path, script: Path) -> None:
 
 
 def test_print_config_then_run(exrepo: Path, script: Path) -> None:
-    proc = run_py(exrepo, "opts.py", "--print_config", "with", "a=4")
+    proc = run_py(exrepo, "opts.py", "--print_config", "with", "a=4", env={"NO_COLOR": "1"})
     assert proc.stdout.index("* a = 4") < proc.stdout.index("printed")
     assert latest(exrepo).info["result"] == 4
 

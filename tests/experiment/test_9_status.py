@@ -90,8 +90,8 @@ def test_user_errors_print_one_line_and_write_nothing(exrepo: Path) -> None:
     proc = run_py(exrepo, "status.py", "with", "mode=ok", "modee=1", check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "gitxp: error: unknown config key 'modee' (did you mean "
-        "'mode'?); pass -f/--force to add it anyway"
+        "gitxp: error: Added new config entry that is not used anywhere: 'modee' (did you "
+        "mean 'mode'?); pass -f/--force to add it anyway"
     )
     ex = load_ex(exrepo, "status.py")
     for args, expected in (
