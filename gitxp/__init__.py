@@ -15,7 +15,6 @@ _LAZY = {
     "add_artifact": "gitxp.api",
     "set_result": "gitxp.api",
     "add_info": "gitxp.api",
-    "config": "gitxp.api",
     "previous_artifacts": "gitxp.api",
     "resume_artifact": "gitxp.api",
     "resumed_from": "gitxp.api",
@@ -25,12 +24,21 @@ _LAZY = {
     "runs": "gitxp.query.frames",
     "metrics": "gitxp.query.frames",
     "load_run": "gitxp.query.runview",
+    # Sacred's top-level names (``from sacred import SETTINGS`` -> ``from gitxp import …``)
+    "SETTINGS": "gitxp.experiment.settings",
+    "cli_option": "gitxp.experiment.commandline",
+    "host_info_gatherer": "gitxp.experiment.observing",
 }
+# Submodules that are also attributes: ``gitxp.config`` is both the in-script function and
+# Sacred's ``sacred.config`` path (one callable module, see gitxp/config.py).
+_SUBMODULES = ("config", "observers", "utils", "ingredient", "experiment")
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, *_SUBMODULES])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gitxp.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'gitxp' has no attribute {name!r}")

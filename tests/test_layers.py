@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("experiment", "reproduce"),
     ("board",),
     ("cli",),
+    ("config", "ingredient", "observers", "utils"),  # Sacred's import paths: thin shims
     ("__init__", "__main__"),
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -39,6 +39,7 @@ __all__ = [
     "recordable",
     "recursive_update",
     "set_by_dotted_path",
+    "type_changed",
     "type_name",
 ]
 
@@ -61,6 +62,13 @@ def type_name(value: Any) -> str:
     if module in ("builtins", "types", None):
         return cls.__name__
     return f"{module.split('.')[0]}.{cls.__name__}"
+
+
+def type_changed(old: Any, new: Any) -> bool:
+    """Whether replacing ``old`` by ``new`` changes the type (int <-> float and None exempt)."""
+    if old is None or type(old) is type(new):
+        return False
+    return not {type(old), type(new)} <= {int, float}
 
 
 def set_by_dotted_path(d: dict[str, Any], path: str, value: Any) -> None:
@@ -428,6 +436,26 @@ def nearest_key(key: str, candidates: Iterable[str]) -> str | None:
     # A word added or left out (``lr_rate`` for ``lr``, ``lr`` for ``lr_max``).
     words = [c for c in by_last if last.startswith(c + "_") or c.startswith(last + "_")]
     return by_last[min(words, key=len)] if words else None
+
+
+class ConfigSummary(dict[str, Any]):
+    """What a config scope or config dict returns when called: the entries, plus (as in
+    Sacred) ``added`` and ``modified`` keys, ``typechanged`` (key -> (old, new) type) and
+    ``docs`` (key -> doc), all keys dotted."""
+
+    def __init__(
+        self,
+        entries: Mapping[str, Any],
+        added: set[str],
+        modified: set[str],
+        typechanged: dict[str, tuple[type, type]],
+        docs: dict[str, str],
+    ) -> None:
+        super().__init__(entries)
+        self.added = added
+        self.modified = modified
+        self.typechanged = typechanged
+        self.docs = docs
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ The experiment is the unit at path ``""``. Resolution follows Sacred:
   (``dataset`` gets ``n=3``); :func:`distribute_updates` does the split;
 * a ``with`` token ``dataset.variant`` selects the named config ``variant`` of ``dataset``;
   config-file tokens always go to the experiment; :func:`distribute_named` does the split;
+* named configs of all units run first, in the order given (an experiment's and an
+  ingredient's interleaved as on the command line, later ones winning), each with the
+  updates fixed; what they set is then split by owning unit (:func:`run_named_configs`);
 * units are resolved one by one (sub-ingredients before the units that use them, the
   experiment last) with :func:`gitxp.configuration.resolve.resolve_config`; the configs of the units
   resolved so far are readable (not entries) in the later units' config scopes;
@@ -31,7 +34,15 @@ from gitxp.configuration.dicts import (
     recursive_update,
     set_by_dotted_path,
 )
-from gitxp.configuration.resolve import HookFn, ResolvedConfig, ScopeFn, resolve_config
+from gitxp.configuration.resolve import (
+    HookFn,
+    NamedOutcome,
+    ResolvedConfig,
+    ScopeFn,
+    evaluate_scope,
+    named_source,
+    resolve_config,
+)
 from gitxp.configuration.scope import CONFIG_FILE_EXTENSIONS
 from gitxp.errors import ConfigError, ConfigValueError
 
@@ -94,11 +105,15 @@ def distribute_named(
     base = base_dir if base_dir is not None else Path.cwd()
     groups: dict[str, list[str]] = {p: [] for p in ["", *unit_paths]}
     for token in tokens:
-        if Path(base, token).suffix.lower() in CONFIG_FILE_EXTENSIONS:
-            groups[""].append(token)
-        else:
-            groups[_owner(token, unit_paths)[0]].append(token)
+        groups[_token_owner(token, unit_paths, base)].append(token)
     return groups
+
+
+def _token_owner(token: str, paths: Iterable[str], base: Path) -> str:
+    """The unit a named-config token belongs to (config files: the experiment)."""
+    if Path(base, token).suffix.lower() in CONFIG_FILE_EXTENSIONS:
+        return ""
+    return _owner(token, [p for p in paths if p])[0]
 
 
 def _depth(path: str) -> int:
@@ -164,18 +179,69 @@ def resolve_units(
     if "" not in paths:
         raise ConfigError("resolve_units needs the experiment itself (a unit with path '')")
     shares = distribute_updates(updates, paths)
-    tokens = distribute_named(selected_named, paths, base_dir=base_dir)
+    named_done = run_named_configs(units, updates, selected_named, base_dir=base_dir)
     done: dict[str, ResolvedConfig] = {}
     for unit in units:
-        named = {join_path(unit.path, name): scope for name, scope in unit.named.items()}
         done[unit.path] = resolve_config(
             unit.scopes,
-            named,
+            {},
             unit.hooks,
             shares[unit.path],
-            tokens[unit.path],
+            (),
             base_dir=base_dir,
             fallback=_fallback_for(unit.path, done),
             add_seed=not unit.path,
+            named_done=named_done[unit.path],
         )
     return combine_resolved(done)
+
+
+def run_named_configs(
+    units: Sequence[ConfigUnit],
+    updates: Mapping[str, Any],
+    selected_named: Sequence[str],
+    *,
+    base_dir: Path | None = None,
+) -> dict[str, NamedOutcome]:
+    """Evaluate the selected named configs in the order given; split the result by unit.
+
+    Each runs at its unit with that unit's part of the updates fixed and what earlier named
+    configs set there as presets; a later one overrides an earlier one, whichever unit
+    either belongs to (Sacred's order).
+    """
+    paths = [unit.path for unit in units]
+    by_path = {unit.path: unit for unit in units}
+    base = base_dir if base_dir is not None else Path.cwd()
+    fixed_all = expand_dotted_keys(updates)
+    tree: dict[str, Any] = {}
+    outcome = {path: NamedOutcome() for path in paths}
+    for token in selected_named:
+        path = _token_owner(token, paths, base)
+        unit = by_path[path]
+        named = {join_path(path, name): scope for name, scope in unit.named.items()}
+        source = named_source(token, named, base)
+        fixed = get_by_dotted_path(fixed_all, path) if path else fixed_all
+        preset = get_by_dotted_path(tree, path) if path else tree
+        result = evaluate_scope(
+            source,
+            dict(fixed) if isinstance(fixed, Mapping) else {},
+            dict(preset) if isinstance(preset, Mapping) else {},
+            {},
+        )
+        tree = (
+            _mount({"": tree, path: result.config})
+            if path
+            else recursive_update(tree, result.config)
+        )
+        for key in result.produced:
+            owner, rest = _owner(join_path(path, key), paths)
+            outcome[owner].produced.add(rest)
+        for key, value in result.shadowed.items():
+            owner, rest = _owner(join_path(path, key), paths)
+            outcome[owner].shadowed[rest] = value
+        for key, doc in (getattr(source, "docs", None) or {}).items():
+            owner, rest = _owner(join_path(path, key), paths)
+            outcome[owner].docs[rest] = doc
+    for path, share in distribute_updates(tree, paths).items():
+        outcome[path].config = share
+    return outcome

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from gitxp.configuration.dicts import (
     nearest_key,
     normalize_config,
     recursive_update,
+    type_changed,
     type_name,
 )
 from gitxp.configuration.printing import format_config
@@ -45,10 +47,13 @@ from gitxp.errors import (
 __all__ = [
     "SEED_DOC",
     "HookFn",
+    "NamedOutcome",
     "ResolvedConfig",
     "ScopeFn",
     "check_unknown_keys",
+    "evaluate_scope",
     "format_config",
+    "named_source",
     "new_seed",
     "resolve_config",
     "type_changed",
@@ -69,19 +74,22 @@ def new_seed() -> int:
     return _SEED_RNG.randrange(SEED_LOW, SEED_HIGH)
 
 
-def type_changed(old: Any, new: Any) -> bool:
-    """Whether replacing ``old`` by ``new`` changes the type (int <-> float and None exempt)."""
-    if old is None or type(old) is type(new):
-        return False
-    return not {type(old), type(new)} <= {int, float}
-
-
 def _label(scope: object) -> str:
     name = getattr(scope, "name", None) or getattr(scope, "__qualname__", None)
     return f"config scope '{name}'" if name else f"config scope {scope!r}"
 
 
-def _evaluate(
+@dataclass
+class NamedOutcome:
+    """What named configs set (keys relative to one unit), evaluated before the scopes."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    produced: set[str] = field(default_factory=set)
+    shadowed: dict[str, Any] = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate_scope(
     scope: Any, fixed: dict[str, Any], preset: dict[str, Any], fallback: Mapping[str, Any]
 ) -> ScopeResult:
     """Run one scope; plain callables ``f(fixed, preset) -> dict`` are supported too.
@@ -114,7 +122,7 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _named_source(token: str, named: Mapping[str, Any], base: Path) -> Any:
+def named_source(token: str, named: Mapping[str, Any], base: Path) -> Any:
     """The scope selected by a named-config token: a config file or a named config."""
     path = Path(token) if Path(token).is_absolute() else base / token
     looks_like_file = path.suffix.lower() in CONFIG_FILE_EXTENSIONS
@@ -192,6 +200,7 @@ def resolve_config(
     base_dir: Path | None = None,
     fallback: Mapping[str, Any] | None = None,
     add_seed: bool = True,
+    named_done: NamedOutcome | None = None,
 ) -> ResolvedConfig:
     """Build the final config with Sacred's precedence.
 
@@ -207,7 +216,9 @@ def resolve_config(
        [1, 1e9)). Pass ``add_seed=False`` when resolving an ingredient.
 
     ``fallback`` values are readable by name in ConfigScope bodies but are not entries (used
-    for the configs of sub-ingredients).
+    for the configs of sub-ingredients). ``named_done``: named configs already evaluated
+    (by :func:`gitxp.configuration.ingredients.resolve_units`, which runs the named configs
+    of all units in the order given), applied before ``selected_named``.
     """
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     fallback = fallback or {}
@@ -218,9 +229,14 @@ def resolve_config(
     docs: dict[str, str] = {}
 
     presets: dict[str, Any] = {}
+    if named_done is not None:
+        presets = recursive_update(presets, named_done.config)
+        produced |= named_done.produced
+        named_shadow.update(named_done.shadowed)
+        docs.update(named_done.docs)
     for token in selected_named:
-        source = _named_source(token, named, base)
-        result = _evaluate(source, fixed_updates, presets, fallback)
+        source = named_source(token, named, base)
+        result = evaluate_scope(source, fixed_updates, presets, fallback)
         presets = recursive_update(presets, result.config)
         produced |= result.produced
         named_shadow.update(result.shadowed)
@@ -229,7 +245,7 @@ def resolve_config(
 
     config: dict[str, Any] = {}
     for scope in scopes:
-        result = _evaluate(scope, fixed, config, fallback)
+        result = evaluate_scope(scope, fixed, config, fallback)
         config = recursive_update(config, result.config)
         produced |= result.produced
         scope_shadow.update(result.shadowed)

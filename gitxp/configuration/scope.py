@@ -35,12 +35,15 @@ from typing import Any
 
 from gitxp.configuration.comments import collect_docs, iter_top_statements
 from gitxp.configuration.dicts import (
+    ConfigSummary,
     copy_tree,
+    get_by_dotted_path,
     iterate_flattened,
     join_path,
     normalize_config,
     normalize_value,
     recursive_update,
+    type_changed,
     type_name,
 )
 from gitxp.configuration.files import CONFIG_FILE_EXTENSIONS, load_config_file
@@ -169,9 +172,33 @@ class _Scope(abc.ABC):
         fixed: Mapping[str, Any] | None = None,
         preset: Mapping[str, Any] | None = None,
         fallback: Mapping[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """The config entries with the fixed values applied."""
-        return self.evaluate(fixed, preset, fallback).config
+    ) -> ConfigSummary:
+        """The config entries with the fixed values applied, and what ``fixed`` changed."""
+        result = self.evaluate(fixed, preset, fallback)
+        added: set[str] = set()
+        for key, _ in iterate_flattened(fixed or {}):
+            prefix = key + "."
+            if key not in result.produced and not any(
+                p.startswith(prefix) for p in result.produced
+            ):
+                added.add(key)
+        modified: set[str] = set()
+        typechanged: dict[str, tuple[type, type]] = {}
+        for key, own in result.shadowed.items():
+            new = get_by_dotted_path(result.config, key)
+            if type_changed(own, new):
+                typechanged[key] = (type(own), type(new))
+            elif type(own) is not type(new) or own != new:
+                modified.add(key)
+        for key in added:
+            parts = key.split(".")
+            modified.update(
+                ".".join(parts[:i])
+                for i in range(1, len(parts))
+                if ".".join(parts[:i]) in result.config
+            )
+        docs = dict(getattr(self, "docs", None) or {})
+        return ConfigSummary(result.config, added, modified, typechanged, docs)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -15,14 +15,24 @@ or after ``=``; short flags can be stacked (``-qu``). Sacred's observer flags (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitxp.configuration.dicts import nearest_key
-from gitxp.errors import UsageError
+from gitxp.errors import UsageError, UsageValueError
 
-__all__ = ["OPTIONS", "Option", "ParsedArgs", "RunOptions", "format_usage", "parse_argv"]
+__all__ = [
+    "OPTIONS",
+    "CLIOption",
+    "Option",
+    "ParsedArgs",
+    "RunOptions",
+    "cli_option",
+    "format_usage",
+    "parse_argv",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,61 @@ class Option:
     attr: str
     arg: str | None
     help: str
+    apply: Callable[[Any, Any], None] | None = None  # a custom option: ``apply(value, run)``
+
+
+class CLIOption:
+    """A custom command-line option made by :func:`cli_option` (Sacred's ``CLIOption``).
+
+    Pass it to ``Experiment(additional_cli_options=[...])``. When the option is given, its
+    function is called as ``function(value, run)`` after the Run is made and before it
+    starts; ``value`` is True for a flag, else the text given.
+    """
+
+    def __init__(
+        self, apply_function: Callable[[Any, Any], None], short: str, long: str, is_flag: bool
+    ) -> None:
+        if not re.match(r"-\w$", short):
+            raise UsageValueError(
+                f"Short flag malformed. One correct short flag would be: `-j` (got {short!r})"
+            )
+        if not re.match(r"--[\w-]+\w$", long):
+            raise UsageValueError(
+                "Long flag malformed. One correct long flag would be: `--my-pretty-flag` "
+                f"(got {long!r})"
+            )
+        self.apply_function = apply_function
+        self.short_flag = short
+        self.long_flag = long
+        self.is_flag = is_flag
+        self.__doc__ = apply_function.__doc__
+        self.__name__ = getattr(apply_function, "__name__", long)
+
+    def __call__(self, args: Any, run: Any) -> None:
+        self.apply_function(args, run)
+
+    def get_flag(self) -> str:
+        """The long flag (Sacred's name)."""
+        return self.long_flag
+
+    def get_short_flag(self) -> str:
+        """The short flag (Sacred's name)."""
+        return self.short_flag
+
+    def as_option(self) -> Option:
+        """The option as the parser knows it."""
+        doc = (self.__doc__ or "").strip().splitlines()
+        arg = None if self.is_flag else self.long_flag.lstrip("-").upper().replace("-", "_")
+        return Option(self.short_flag, self.long_flag, "", arg, doc[0] if doc else "", self)
+
+
+def cli_option(short: str, long: str, is_flag: bool = False) -> Callable[..., CLIOption]:
+    """Decorator: ``@cli_option("-o", "--own")`` on ``def f(args, run)`` makes a custom option."""
+
+    def decorate(function: Callable[[Any, Any], None]) -> CLIOption:
+        return CLIOption(function, short, long, is_flag)
+
+    return decorate
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -133,6 +198,8 @@ class RunOptions:
     def set(self, option: Option, value: Any) -> None:
         """Set ``option`` from a command-line string or a Python value."""
         self.raw[option.long] = value
+        if not option.attr:  # a custom option: applied to the run, see CLIOption
+            return
         if option.arg is None:
             setattr(self, option.attr, bool(value))
         elif value is None:
@@ -151,15 +218,23 @@ class RunOptions:
             setattr(self, option.attr, str(value))
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, Any] | None) -> RunOptions:
+    def from_mapping(
+        cls, options: Mapping[str, Any] | None, extra: Sequence[Option] = ()
+    ) -> RunOptions:
         """Options given as a dict: ``{"--name": "x", "--unobserved": True}`` (Sacred's keys;
         ``name``, ``beat_interval`` and short forms like ``-u`` work too)."""
         result = cls()
         for key, value in (options or {}).items():
             if key in ("COMMAND", "UPDATE", "help", "with"):
                 continue
-            result.set(_lookup(str(key)), value)
+            if value in (None, False) and any(o.long == key for o in extra):
+                continue
+            result.set(_lookup(str(key), extra), value)
         return result
+
+    def custom(self, extra: Sequence[Option]) -> list[tuple[Option, Any]]:
+        """The custom options that were given, with their values."""
+        return [(o, self.raw[o.long]) for o in extra if self.raw.get(o.long) not in (None, False)]
 
 
 def _number(option: Option, value: Any) -> float:
@@ -193,7 +268,10 @@ def parse_loglevel(value: Any) -> int:
     raise UsageError(f"--loglevel {text!r}: use DEBUG, INFO, WARNING, ERROR, CRITICAL or a number")
 
 
-def _lookup(key: str) -> Option:
+def _lookup(key: str, extra: Sequence[Option] = ()) -> Option:
+    for own in extra:
+        if key == own.short or _canonical_long(key) == _canonical_long(own.long):
+            return own
     if key in OBSERVER_FLAGS or _canonical_long(key) in {
         _canonical_long(v) for v in OBSERVER_FLAGS.values()
     }:
@@ -203,7 +281,7 @@ def _lookup(key: str) -> Option:
     else:
         option = _BY_LONG.get(_canonical_long(key))
     if option is None:
-        known = [o.long for o in OPTIONS]
+        known = [o.long for o in (*OPTIONS, *extra)]
         guess = nearest_key(_canonical_long(key), known)
         hint = f" (did you mean {guess}?)" if guess else ""
         raise UsageError(f"unknown option {key}{hint}; see --help for the options")
@@ -221,8 +299,8 @@ class ParsedArgs:
     help_command: str | None = None
 
 
-def parse_argv(argv: Sequence[str]) -> ParsedArgs:
-    """Parse the arguments after the program name."""
+def parse_argv(argv: Sequence[str], extra: Sequence[Option] = ()) -> ParsedArgs:
+    """Parse the arguments after the program name (``extra``: custom options)."""
     parsed = ParsedArgs()
     words: list[str] = []
     in_with = False
@@ -235,7 +313,7 @@ def parse_argv(argv: Sequence[str]) -> ParsedArgs:
             words.extend(args[i:])
             break
         if arg.startswith("-") and len(arg) > 1 and not _is_number(arg):
-            i = _take_option(parsed.options, arg, args, i)
+            i = _take_option(parsed.options, arg, args, i, extra)
             continue
         if arg == "with" and not in_with:
             in_with = True
@@ -269,11 +347,13 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _take_option(options: RunOptions, arg: str, args: list[str], i: int) -> int:
+def _take_option(
+    options: RunOptions, arg: str, args: list[str], i: int, extra: Sequence[Option]
+) -> int:
     """Apply the option word ``arg``; returns the index of the next word."""
     if arg.startswith("--"):
         key, eq, inline = arg.partition("=")
-        option = _lookup(key)
+        option = _lookup(key, extra)
         if option.arg is None:
             if eq:
                 raise UsageError(f"{option.long} takes no value")
@@ -288,7 +368,7 @@ def _take_option(options: RunOptions, arg: str, args: list[str], i: int) -> int:
         return i + 1
     letters = arg[1:]
     for pos, letter in enumerate(letters):
-        option = _lookup("-" + letter)
+        option = _lookup("-" + letter, extra)
         if option.arg is None:
             options.set(option, True)
             continue
@@ -303,7 +383,12 @@ def _take_option(options: RunOptions, arg: str, args: list[str], i: int) -> int:
     return i
 
 
-def format_usage(program: str, doc: str | None, commands: Sequence[tuple[str, str]]) -> str:
+def format_usage(
+    program: str,
+    doc: str | None,
+    commands: Sequence[tuple[str, str]],
+    extra: Sequence[Option] = (),
+) -> str:
     """The full help text: usage lines, the experiment's doc, options and commands."""
     lines = [
         "Usage:",
@@ -316,7 +401,7 @@ def format_usage(program: str, doc: str | None, commands: Sequence[tuple[str, st
     if doc and doc.strip():
         lines += [doc.strip(), ""]
     lines.append("Options:")
-    for opt in OPTIONS:
+    for opt in (*OPTIONS, *extra):
         flag = f"{opt.short} {opt.long}" + (f"={opt.arg}" if opt.arg else "")
         lines.append(f"  {flag:<28}{opt.help}")
     lines += [
@@ -335,7 +420,9 @@ def format_usage(program: str, doc: str | None, commands: Sequence[tuple[str, st
     return "\n".join(lines)
 
 
-def option_defaults() -> dict[str, Any]:
+def option_defaults(extra: Sequence[Option] = ()) -> dict[str, Any]:
     """Every long option with its default value (Sacred's ``get_default_options``)."""
     defaults = RunOptions()
-    return {opt.long: getattr(defaults, opt.attr) for opt in OPTIONS}
+    values = {opt.long: getattr(defaults, opt.attr) for opt in OPTIONS}
+    values.update({opt.long: False if opt.arg is None else None for opt in extra})
+    return values

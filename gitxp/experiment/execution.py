@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gitxp.configuration.dicts import recordable
+from gitxp.errors import SacredInterrupt
 from gitxp.experiment.commandline import RunOptions
 from gitxp.experiment.lifecycle import (
     Sink,
@@ -26,8 +27,10 @@ from gitxp.experiment.lifecycle import (
     format_failure,
     run_environment,
 )
+from gitxp.experiment.observing import utcnow
 from gitxp.experiment.randomness import set_global_seed
 from gitxp.experiment.runsetup import Setup, bind_functions, unbind_functions
+from gitxp.experiment.settings import SETTINGS
 
 if TYPE_CHECKING:
     from gitxp.experiment.ingredient import Ingredient
@@ -124,6 +127,7 @@ def start_facts(
         outside_sources=outside,
         extra_resources=extra,
         output_filter=ex.captured_out_filter,
+        env_allow=list(SETTINGS.HOST_INFO.CAPTURED_ENV),
     )
 
 
@@ -135,9 +139,12 @@ def execute(
     sink.start(facts)
     run.id, run.ref = sink.run_id, sink.ref
     run.attach(sink.spool)
+    ex.current_run = run  # Sacred keeps the last run here, failed ones too
     if facts.queued:
         sink.close_queued()
         run.status = "QUEUED"
+        logger.info("Queuing-up command '%s'", run.command_name)
+        _start_observers(run, queued=True)
         logger.info('Queued-up run with ID "%s"', run.id)
         return run
     if ex.mainfile is None and not isinstance(sink, UnobservedSink):
@@ -147,32 +154,37 @@ def execute(
         )
     restore = bind_functions(setup, run, logger)
     beater = Beater(run.beat_interval, run, sink)
-    previous_run, ex.current_run = ex.current_run, run
-    status, trace = "FAILED", None
+    status, trace, error = "FAILED", None, None
     try:
         with run_environment(sink), capture_output(sink, run.capture_mode):
-            run.status, run.start_time = "RUNNING", time.time()
+            run.status, run.start_time = "RUNNING", utcnow()
             beater.start()
             logger.info("Running command '%s'", run.command_name)
+            _start_observers(run, queued=False)
             if run.id:
                 logger.info('Started run with ID "%s"', run.id)
+            else:
+                logger.info("Started")
             set_global_seed(setup.seed)
             try:
                 status = call_main(run, setup)
-            except KeyboardInterrupt:
-                status = "INTERRUPTED"
-                logger.warning("Aborted after %.1f s!", run.elapsed())
+            except (KeyboardInterrupt, SacredInterrupt) as exc:
+                status = getattr(exc, "STATUS", "INTERRUPTED")
+                logger.warning("Aborted after %s!", run.elapsed_text())
                 raise
             except BaseException as exc:
+                error = exc
                 trace = run.fail_trace = format_failure(exc, run.debug)
-                logger.error("Failed after %.1f s!", run.elapsed())
+                logger.error("Failed after %s!", run.elapsed_text())
                 raise
     finally:
         beater.stop()
-        run.stop_time, run.status = time.time(), status
-        ex.current_run = previous_run
+        run.stop_time, run.status = utcnow(), status
         unbind_functions(restore)
         run.flush()
+        run.observe_beat()
+        if run.observing is not None:
+            run.observing.finish(status, run.stop_time, run.result, error)
         sink.finish(
             status,
             result=run.result,
@@ -202,8 +214,26 @@ def call_main(run: Run, setup: Setup) -> str:
             hook()
     if run.result is not None:
         run.run_logger.info("Result: %s", run.result)
-    run.run_logger.info("Completed after %.1f s", run.elapsed())
+    run.stop_time = utcnow()
+    run.run_logger.info("Completed after %s", run.elapsed_text())
     return "COMPLETED"
+
+
+def _start_observers(run: Run, queued: bool) -> None:
+    observing = run.observing
+    if observing is None:
+        return
+    key = "queue_time" if queued else "start_time"
+    observing.start(
+        queued,
+        ex_info=run.sacred_experiment_info(),
+        command=run.command_name,
+        host_info=run.host_info,
+        config=run.config,
+        meta_info=run.meta_info,
+        _id=run.requested_id,
+        **{key: utcnow() if queued else run.start_time},
+    )
 
 
 def _flat(updates: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -339,6 +369,7 @@ class Beater:
             try:
                 self.run.flush()
                 self.sink.beat()
+                self.run.observe_beat()
             except Exception as err:  # a broken sink must not kill the user's run
                 if not self._failed:
                     self._failed = True

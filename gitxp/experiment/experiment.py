@@ -17,10 +17,17 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from gitxp.errors import GitxpError, UsageError
+from gitxp.errors import GitxpError, UsageError, UsageKeyError
 from gitxp.experiment import builtin_commands as builtins
 from gitxp.experiment.captured import CapturedFunction
-from gitxp.experiment.commandline import RunOptions, format_usage, option_defaults, parse_argv
+from gitxp.experiment.commandline import (
+    CLIOption,
+    Option,
+    RunOptions,
+    format_usage,
+    option_defaults,
+    parse_argv,
+)
 from gitxp.experiment.execution import execute, start_facts
 from gitxp.experiment.expinfo import discover_dependencies, discover_sources
 from gitxp.experiment.ingredient import Ingredient, caller_globals
@@ -33,9 +40,11 @@ from gitxp.experiment.lifecycle import (
     format_failure,
     report_usage_error,
 )
+from gitxp.experiment.observing import Observing, sacred_host_info
 from gitxp.experiment.randomness import end_seeding
 from gitxp.experiment.runobj import Run
 from gitxp.experiment.runsetup import find_command, prepare_config
+from gitxp.experiment.settings import SETTINGS
 
 __all__ = ["Experiment"]
 
@@ -81,8 +90,8 @@ class Experiment(Ingredient):
                 raise UsageError("Experiment(interactive=True) needs a name: Experiment('name')")
             name = Path(file).stem
         super().__init__(name, ingredients, interactive, base_dir, save_git_info, caller)
-        if additional_cli_options:
-            raise UsageError("additional_cli_options is not supported by gitxp yet")
+        self.additional_cli_options = list(additional_cli_options or [])
+        self._extra_options = [_as_option(o) for o in self.additional_cli_options]
         self.additional_host_info = list(additional_host_info or [])
         self.default_command: str | None = None
         self.observers: list[Any] = []
@@ -134,6 +143,14 @@ class Experiment(Ingredient):
 
     def option_hook(self, function: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator: ``hook(options)`` may change the options dict before a run starts."""
+        import inspect
+
+        params = list(inspect.signature(function).parameters)
+        if "options" not in params:
+            raise UsageKeyError(
+                "option_hook functions must have an argument called 'options', but got "
+                f"{params}; write def {getattr(function, '__name__', 'hook')}(options):"
+            )
         self.option_hooks.append(function)
         return function
 
@@ -153,7 +170,10 @@ class Experiment(Ingredient):
         ``options`` takes Sacred's keys, e.g. ``{"--name": "x", "--unobserved": True}``. An
         exception in the command is recorded (status FAILED) and raised again.
         """
-        opts = options if isinstance(options, RunOptions) else RunOptions.from_mapping(options)
+        if isinstance(options, RunOptions):
+            opts = options
+        else:
+            opts = RunOptions.from_mapping(options, self._extra_options)
         return self._run(
             command_name,
             dict(config_updates or {}),
@@ -176,7 +196,7 @@ class Experiment(Ingredient):
         self._attempt = None
         opts = RunOptions()
         try:
-            parsed = parse_argv(argv[1:])
+            parsed = parse_argv(argv[1:], self._extra_options)
             opts = parsed.options
             if parsed.help:
                 print(self._help(program, parsed.help_command))
@@ -230,11 +250,11 @@ class Experiment(Ingredient):
         for name, cmd in self.gather_commands():
             doc = (cmd.__doc__ or "").strip().splitlines()
             commands.append((name, doc[0] if doc else ""))
-        return format_usage(program_name or self.path, self.doc, commands)
+        return format_usage(program_name or self.path, self.doc, commands, self._extra_options)
 
     def get_default_options(self) -> dict[str, Any]:
         """Every option with its default value, keyed by long flag."""
-        return option_defaults()
+        return option_defaults(self._extra_options)
 
     # -- one run ------------------------------------------------------------------------
 
@@ -275,7 +295,7 @@ class Experiment(Ingredient):
         for hook in self.option_hooks:
             hook(options=opts.raw)
         if self.option_hooks:
-            opts = RunOptions.from_mapping(dict(opts.raw))
+            opts = RunOptions.from_mapping(dict(opts.raw), self._extra_options)
         name = command_name or self.default_command
         if name is None:
             raise UsageError(
@@ -311,8 +331,6 @@ class Experiment(Ingredient):
         unobserved = opts.unobserved or command.unobserved
         if unobserved and supervised is not None and opts.unobserved:
             logger.warning("-u/--unobserved has no effect under 'gitxp run': it records anyway")
-        if self.observers:
-            logger.warning("ex.observers is ignored: gitxp stores every run in git")
         sink: Sink = UnobservedSink() if unobserved else supervised or RecorderSink(self._repo)
         experiment_info = self.get_experiment_info()
         run = Run(
@@ -321,16 +339,28 @@ class Experiment(Ingredient):
             main_function=command,
             command_name=name,
             experiment_info=experiment_info,
-            meta_info=dict(meta_info or {}),
+            meta_info=_meta_info(meta_info, name, opts, updates, named),
             run_logger=logger,
             base_dir=self.base_dir,
             info=info,
         )
         run.unobserved, run.queue_only, run.force = unobserved, opts.queue, opts.force
         run.debug, run.pdb, run.beat_interval = opts.debug, opts.pdb, opts.beat_interval
-        default_capture = "sys" if self.mainfile is None else "fd"
+        if opts.raw.get("--beat-interval") is None:
+            run.beat_interval = float(SETTINGS.DEFAULT_BEAT_INTERVAL)
+        default_capture = SETTINGS.CAPTURE_MODE
+        if self.mainfile is None and default_capture == "fd":
+            default_capture = "sys"  # a notebook's output does not go through fds 1 and 2
         run.capture_mode = "no" if unobserved else opts.capture or default_capture
+        run.captured_out_filter = self.captured_out_filter
+        run.requested_id = opts.id
+        run.host_info = sacred_host_info(self.additional_host_info, SETTINGS.HOST_INFO.CAPTURED_ENV)
+        if self.observers and not unobserved:
+            run.observing = Observing(self.observers, logger)
         self._attempt = run
+        for option, value in opts.custom(self._extra_options):
+            assert option.apply is not None
+            option.apply(value, run)
         if opts.print_config:
             builtins.print_config(run)
         facts = start_facts(self, run, setup.seed, updates, named, opts, argv)
@@ -339,7 +369,7 @@ class Experiment(Ingredient):
     # -- helpers while a run is active ------------------------------------------------------
 
     def _active(self, what: str) -> Run:
-        if self.current_run is None:
+        if self.current_run is None or self.current_run.status != "RUNNING":
             raise UsageError(f"ex.{what} works only while the experiment runs (no run active)")
         return self.current_run
 
@@ -378,6 +408,13 @@ class Experiment(Ingredient):
             files.update(ingredient.sources)
             deps.update(ingredient.dependencies)
         base = self.base_dir
+        discover = SETTINGS.DISCOVER_SOURCES
+        if discover == "dir":
+            files.update(dict.fromkeys(str(p) for p in Path(base).rglob("*.py")))
+        if SETTINGS.DISCOVER_DEPENDENCIES == "none":
+            dependencies = [f"{k}=={v}" for k, v in sorted(deps.items())]
+        else:
+            dependencies = discover_dependencies(base, deps)
         mainfile = None
         if self.mainfile is not None:
             mainfile = os.path.relpath(self.mainfile, base).replace(os.sep, "/")
@@ -386,6 +423,42 @@ class Experiment(Ingredient):
             "mainfile": mainfile,
             "base_dir": base,
             "interactive": self.mainfile is None,
-            "sources": discover_sources(base, files),
-            "dependencies": discover_dependencies(base, deps),
+            "sources": discover_sources(base, files, imported=discover in ("imported", "sys")),
+            "dependencies": dependencies,
         }
+
+
+def _as_option(option: Any) -> Option:
+    """A custom option made by gitxp's or Sacred's ``cli_option``."""
+    if not isinstance(option, CLIOption):
+        try:
+            option = CLIOption(
+                option.apply_function, option.short_flag, option.long_flag, option.is_flag
+            )
+        except AttributeError:
+            raise UsageError(
+                f"additional_cli_options: {option!r} is not made by @cli_option(short, long)"
+            ) from None
+    return option.as_option()
+
+
+def _meta_info(
+    given: Mapping[str, Any] | None,
+    command: str,
+    opts: RunOptions,
+    updates: Mapping[str, Any],
+    named: Sequence[str],
+) -> dict[str, Any]:
+    """Sacred's ``meta_info``: command, options, named configs, updates, comment."""
+    meta: dict[str, Any] = {
+        "command": command,
+        "options": {**option_defaults(), **opts.raw},
+        "named_configs": list(named),
+        "config_updates": dict(updates),
+    }
+    if opts.comment is not None:
+        meta["comment"] = opts.comment
+    if opts.priority is not None:
+        meta["priority"] = opts.priority
+    meta.update(given or {})
+    return meta

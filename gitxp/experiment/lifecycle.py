@@ -69,6 +69,7 @@ class StartFacts:
     outside_sources: list[str] = field(default_factory=list)
     extra_resources: dict[str, bytes] = field(default_factory=dict)
     output_filter: Callable[[str], str] | None = None
+    env_allow: list[str] = field(default_factory=list)
 
 
 class Sink:
@@ -163,6 +164,7 @@ class RecorderSink(Sink):
             run_id=facts.run_id,
             queued=facts.queued,
             extra={**facts.meta, "supervisor": "experiment"},
+            env_allow=list(facts.env_allow),
         )
         recorder = self.recorder = Recorder.start(repo, spec)
         self.repo = repo

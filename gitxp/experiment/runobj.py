@@ -8,11 +8,11 @@ spool and records nothing.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
 import shutil
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from gitxp.store.spool import to_jsonable
 if TYPE_CHECKING:
     from gitxp.configuration.resolve import ResolvedConfig
     from gitxp.experiment.captured import CapturedFunction
+    from gitxp.experiment.observing import Observing
     from gitxp.store.spool import Spool
 
 __all__ = ["Run"]
@@ -62,8 +63,14 @@ class Run:
         self.id: str | None = None
         self.ref: str | None = None
         self.status: str | None = None
-        self.start_time: float | None = None
-        self.stop_time: float | None = None
+        self.start_time: datetime.datetime | None = None  # naive UTC, as in Sacred
+        self.stop_time: datetime.datetime | None = None
+        self.host_info: dict[str, Any] = {}
+        self.observing: Observing | None = None  # the Sacred observers of this run
+        self.requested_id: str | None = None  # -i/--id, passed to the observers as _id
+        self.repositories: list[dict[str, Any]] = []
+        self.captured_out_filter: Any = None
+        self._captured_out = ""
         self.fail_trace: str | None = None
         self.unobserved = False
         self.queue_only = False
@@ -94,6 +101,28 @@ class Run:
     def attach(self, spool: Spool | None) -> None:
         """Start writing to ``spool`` (called by the supervisor of the run)."""
         self._spool = spool
+
+    # -- what Sacred's Run also has --------------------------------------------------------
+
+    @property
+    def captured_out(self) -> str:
+        """The output captured so far (filtered by ``ex.captured_out_filter``)."""
+        if self._spool is not None and self._spool.output_path.exists():
+            from gitxp.experiment.observing import read_output
+
+            self._captured_out = read_output(self._spool.output_path, self.captured_out_filter)
+        return self._captured_out
+
+    def sacred_experiment_info(self) -> dict[str, Any]:
+        """The experiment info in the shape Sacred's observers read."""
+        from gitxp.experiment.observing import sacred_experiment_info
+
+        return sacred_experiment_info(self.experiment_info, self.repositories)
+
+    def observe_beat(self) -> None:
+        """Send the observers a heartbeat (the metrics since the last one first)."""
+        if self.observing is not None:
+            self.observing.beat(self.info, self.captured_out, self._result)
 
     # -- result and info ----------------------------------------------------------------
 
@@ -135,7 +164,10 @@ class Run:
         """Record ``value`` of ``metric_name`` at ``step`` (default: last step + 1)."""
         if self._spool is None:
             return None
-        return self._spool.log_scalar(metric_name, value, step)
+        used = self._spool.log_scalar(metric_name, value, step)
+        if self.observing is not None:
+            self.observing.metric(metric_name, to_jsonable(value), used)
+        return used
 
     def add_artifact(
         self,
@@ -153,7 +185,11 @@ class Run:
             import mimetypes
 
             content_type = mimetypes.guess_type(os.fspath(filename))[0]
-        return self._spool.add_artifact(filename, name, metadata, content_type)
+        stored = self._spool.add_artifact(filename, name, metadata, content_type)
+        if self.observing is not None:
+            artifact = name or os.path.basename(filename)
+            self.observing.artifact(artifact, os.fspath(filename), metadata, content_type)
+        return stored
 
     def open_resource(self, filename: str | os.PathLike[str], mode: str = "r") -> IO[Any]:
         """Open an input file and store its content in the run (``.gitxp/resources/``)."""
@@ -174,6 +210,8 @@ class Run:
         if spool is None:
             return None
         source = str(path)
+        if self.observing is not None:
+            self.observing.resource(source)
         if name is None:
             name = self._resource_name(path)
         if self._resources.get(name) == source + file_md5(path):
@@ -203,7 +241,13 @@ class Run:
         """Seconds since the start (until the stop, once stopped)."""
         if self.start_time is None:
             return 0.0
-        return (self.stop_time or time.time()) - self.start_time
+        from gitxp.experiment.observing import utcnow
+
+        return ((self.stop_time or utcnow()) - self.start_time).total_seconds()
+
+    def elapsed_text(self) -> str:
+        """The elapsed time as Sacred logs it: whole seconds, ``0:00:03``."""
+        return str(datetime.timedelta(seconds=round(self.elapsed())))
 
     def __repr__(self) -> str:
         return f"<Run {self.id or '(unobserved)'} {self.command_name} {self.status}>"

@@ -24,12 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitxp.configuration.dicts import (
+    copy_tree,
     get_by_dotted_path,
-    join_path,
     make_read_only,
     recursive_update,
 )
-from gitxp.configuration.ingredients import combine_resolved, distribute_named, distribute_updates
+from gitxp.configuration.ingredients import (
+    ConfigUnit,
+    combine_resolved,
+    distribute_updates,
+    run_named_configs,
+)
 from gitxp.configuration.resolve import (
     ResolvedConfig,
     check_unknown_keys,
@@ -40,6 +45,7 @@ from gitxp.configuration.scope import ConfigDict
 from gitxp.errors import ConfigError, UsageKeyError, UsageValueError
 from gitxp.experiment.captured import Binding, CapturedFunction
 from gitxp.experiment.randomness import SeedStream, derive_seed, set_global_seed
+from gitxp.experiment.settings import SETTINGS
 
 if TYPE_CHECKING:
     from gitxp.experiment.ingredient import Ingredient
@@ -138,23 +144,8 @@ def _resolve_once(
             f"got {', '.join(repr(p) for p in paths)}; rename one of the ingredients"
         )
     shares = distribute_updates(updates, paths)
-    tokens = distribute_named(named, paths, base_dir=Path.cwd())
-    root = units[-1]
-    if tokens[""] and len(units) > 1:
-        # The experiment's named configs may set ingredients' entries (as in Sacred): they
-        # are applied to those ingredients like updates that the explicit updates beat.
-        chosen = resolve_config(
-            [],
-            dict(root.named_configs),
-            [],
-            shares[""],
-            tokens[""],
-            base_dir=Path.cwd(),
-            add_seed=False,
-        )
-        for path, share in distribute_updates(chosen.config, paths).items():
-            if path:
-                shares[path] = recursive_update(share, shares[path])
+    config_units = [ConfigUnit(u.config_path, named=dict(u.named_configs)) for u in units]
+    named_done = run_named_configs(config_units, updates, named, base_dir=Path.cwd())
     done: dict[str, ResolvedConfig] = {}
     for unit in units:
         path = unit.config_path
@@ -163,13 +154,14 @@ def _resolve_once(
             scopes.insert(0, ConfigDict({"seed": seed}, label="seed"))
         done[path] = resolve_config(
             scopes,
-            {join_path(path, name): scope for name, scope in unit.named_configs.items()},
+            {},
             [_hook(h, path, done, command_name, logger) for h in unit.config_hooks],
             shares[path],
-            tokens[path],
+            (),
             base_dir=Path.cwd(),
             fallback={**_fallback(path, done), "_log": logger},
             add_seed=not path,
+            named_done=named_done[path],
         )
     resolved = combine_resolved(done)
     config = dict(resolved.config)
@@ -253,7 +245,10 @@ def bind_functions(
                 if fixture is None:
                     fixture = _fixture(unit, config)
                 sub = get_by_dotted_path(fixture, cf.prefix, {}) if cf.prefix else fixture
-                view = views[key] = make_read_only(sub if isinstance(sub, Mapping) else {})
+                sub = sub if isinstance(sub, Mapping) else {}
+                view = views[key] = (
+                    make_read_only(sub) if SETTINGS.CONFIG.READ_ONLY_CONFIG else copy_tree(sub)
+                )
             seeds = None
             if cf.uses_randomness:
                 seeds = SeedStream(derive_seed(setup.seed, f"{cf.owner_path}:{cf.qualname}"))

@@ -51,6 +51,7 @@ class RunSpec:
     python: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    env_allow: list[str] = field(default_factory=list)  # more variables for host.json
     # Sources to record instead of a snapshot of the working tree (reproduce, --resume),
     # and the run's directory relative to the top of those sources (default: os.getcwd()).
     snapshot: Snapshot | None = None
@@ -157,7 +158,7 @@ class Recorder:
             "run.json": record.dump_json(run),
             "config.yaml": record.dump_yaml(spec.config),
             "env.lock": env_lock(spec.python, repo.state_dir / "cache").encode(),
-            "host.json": record.dump_json(host_facts()),
+            "host.json": record.dump_json(host_facts(spec.env_allow)),
             **spec.extra_files,
         }
         tree = repo.write_tree({record.RECORD_DIR: files}, base=snap.tree)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LogCleaner", "apply_control_chars", "strip_ansi"]
+__all__ = ["LogCleaner", "apply_backspaces_and_linefeeds", "apply_control_chars", "strip_ansi"]
 
 # A complete escape sequence: CSI (ESC [ params intermediates final), OSC (ESC ] ... BEL or
 # ESC \), or a short ESC sequence (ESC intermediates final). None of them spans a line end.
@@ -47,6 +47,17 @@ def apply_control_chars(text: str) -> str:
     """Return ``text`` as a terminal would show it after interpreting ``\\r`` and ``\\b``."""
     cleaner = LogCleaner()
     return cleaner.feed(text) + cleaner.close()
+
+
+def apply_backspaces_and_linefeeds(text: str) -> str:
+    """Sacred's filter of that name: :func:`apply_control_chars`, keeping a trailing ``\\r``.
+
+    Sacred applies it to the whole captured text at each heartbeat; the trailing ``\\r``
+    lets the next chunk overwrite the unfinished line. Use it as
+    ``ex.captured_out_filter = apply_backspaces_and_linefeeds``.
+    """
+    rendered = apply_control_chars(text)
+    return rendered + "\r" if text.endswith("\r") else rendered
 
 
 class LogCleaner:
