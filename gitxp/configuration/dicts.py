@@ -348,7 +348,7 @@ class ReadOnlyDict(dict[str, Any]):
         _read_only_error("change", self._path)
 
     def __copy__(self) -> dict[str, Any]:
-        return copy.deepcopy(self)
+        return dict(self)  # as in Sacred: the top is a dict, what is below stays read-only
 
     def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
         return {k: copy.deepcopy(v, memo) for k, v in self.items()}
@@ -381,7 +381,7 @@ class ReadOnlyList(list[Any]):
         _read_only_error("change", self._path)
 
     def __copy__(self) -> list[Any]:
-        return copy.deepcopy(self)
+        return list(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
         return [copy.deepcopy(v, memo) for v in self]

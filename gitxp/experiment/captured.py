@@ -59,7 +59,7 @@ class CapturedFunction:
             raise UsageError(f"@capture needs a function, got {type(func).__name__}")
         functools.update_wrapper(self, func)
         self.func: Callable[..., Any] = func
-        self.prefix = prefix or ""
+        self.prefix = prefix  # None when not given, as in Sacred
         self.owner_path = owner_path
         self.name: str = getattr(func, "__name__", repr(func))
         self.qualname: str = getattr(func, "__qualname__", self.name)
@@ -87,7 +87,7 @@ class CapturedFunction:
     @property
     def config_path(self) -> str:
         """The dotted path of this function's config subtree (ingredient path + prefix)."""
-        return join_path(self.owner_path, self.prefix)
+        return join_path(self.owner_path, self.prefix or "")
 
     def config_keys(self) -> list[str]:
         """Dotted config keys (relative to the root) this function can take values from."""

@@ -182,6 +182,7 @@ def execute(
         run.stop_time, run.status = utcnow(), status
         unbind_functions(restore)
         run.flush()
+        run.keep_output()
         run.observe_beat()
         if run.observing is not None:
             run.observing.finish(status, run.stop_time, run.result, error)

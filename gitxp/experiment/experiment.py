@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from gitxp.configuration.dicts import join_path
 from gitxp.errors import GitxpError, UsageError, UsageKeyError
 from gitxp.experiment import builtin_commands as builtins
 from gitxp.experiment.captured import CapturedFunction
@@ -110,6 +111,10 @@ class Experiment(Ingredient):
     def config_path(self) -> str:
         """The experiment's config is the root of the run's config."""
         return ""
+
+    def post_process_name(self, name: str, ingredient: Ingredient) -> str:
+        """An experiment's own commands and named configs keep their bare names."""
+        return name if ingredient is self else join_path(ingredient.path, name)
 
     @property
     def name(self) -> str:

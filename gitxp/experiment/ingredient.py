@@ -237,8 +237,9 @@ class Ingredient:
     # -- gathering over the ingredient tree ----------------------------------------------
 
     def post_process_name(self, name: str, ingredient: Ingredient) -> str:
-        """The dotted name of ``name`` of ``ingredient`` as seen from this unit."""
-        return name if ingredient is self else join_path(ingredient.path, name)
+        """The dotted name of ``name`` of ``ingredient``: prefixed by its path (an experiment
+        leaves its own names bare)."""
+        return join_path(ingredient.path, name)
 
     def traverse_ingredients(self) -> Iterator[tuple[Ingredient, int]]:
         """Yield ``(ingredient, depth)`` in preorder, this unit first; cycles are an error."""

@@ -107,11 +107,15 @@ class Run:
     @property
     def captured_out(self) -> str:
         """The output captured so far (filtered by ``ex.captured_out_filter``)."""
+        self.keep_output()
+        return self._captured_out
+
+    def keep_output(self) -> None:
+        """Read the captured output from the spool (which goes when the run is sealed)."""
         if self._spool is not None and self._spool.output_path.exists():
             from gitxp.experiment.observing import read_output
 
             self._captured_out = read_output(self._spool.output_path, self.captured_out_filter)
-        return self._captured_out
 
     def sacred_experiment_info(self) -> dict[str, Any]:
         """The experiment info in the shape Sacred's observers read."""

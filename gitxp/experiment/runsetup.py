@@ -217,14 +217,18 @@ def prepare_config(
 
 
 def _fixture(unit: Ingredient, config: Mapping[str, Any]) -> dict[str, Any]:
-    """What the functions of ``unit`` see: its subtree plus its sub-ingredients' configs."""
+    """What the functions of ``unit`` see: its subtree plus the configs of all ingredients
+    below it, each at its own path (relative to ``unit`` when nested in it), listed flat as
+    Sacred does."""
     if not unit.config_path:
         return dict(config)
     own = get_by_dotted_path(config, unit.config_path, {})
     view = dict(own) if isinstance(own, Mapping) else {}
-    for sub in unit.ingredients:
-        if not sub.config_path.startswith(unit.config_path + "."):
-            _set(view, sub.config_path, _fixture(sub, config))
+    for sub, depth in unit.traverse_ingredients():
+        if depth == 0 or sub.config_path.startswith(unit.config_path + "."):
+            continue
+        sub_own = get_by_dotted_path(config, sub.config_path, {})
+        _set(view, sub.config_path, dict(sub_own) if isinstance(sub_own, Mapping) else {})
     return view
 
 
