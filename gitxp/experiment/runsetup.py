@@ -238,7 +238,7 @@ def bind_functions(
     """Bind every captured function to ``run``; returns what to restore afterwards."""
     config = setup.config
     restore: list[tuple[CapturedFunction, Binding | None]] = []
-    views: dict[tuple[int, str], Any] = {}
+    views: dict[tuple[int, str | None], Any] = {}
     for unit in setup.units:
         fixture: dict[str, Any] | None = None
         unit_logger = base_logger.getChild(unit.config_path) if unit.config_path else base_logger

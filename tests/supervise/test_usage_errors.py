@@ -78,7 +78,7 @@ def test_a_script_without_a_shebang_is_named(project: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["with", "lr_rate=1"], "unknown config key 'lr_rate' (did you mean 'lr'?)"),
+        (["with", "lr_rate=1"], "not used anywhere: 'lr_rate' (did you mean 'lr'?)"),
         (["nosuchcmd"], "unknown command 'nosuchcmd'"),
         (["-q"], "-q/--queue cannot be used under 'gitxp run'"),
         (["-F", "out"], "-F: gitxp has no observers"),
