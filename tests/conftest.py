@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from gitxp_testing import git, gitxp, isolate
+from wheel_helpers import make_venv, make_wheel
 
 __all__ = ["git", "gitxp"]
 
@@ -44,3 +45,18 @@ def empty_repo(tmp_path: Path) -> Path:
     path.mkdir()
     git(path, "init", "-q")
     return path
+
+
+@pytest.fixture(scope="session")
+def tinydep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Wheels of tinydep 1.0 and 1.1 (``wheels``), and a venv without pip holding each
+    (``"1.0"``, ``"1.1"``: their interpreters); built once per test session."""
+    root = tmp_path_factory.mktemp("tinydep")
+    wheels = root / "wheels"
+    wheels.mkdir()
+    out: dict[str, Path] = {"wheels": wheels}
+    for version in ("1.0", "1.1"):
+        make_wheel(wheels, "tinydep", version, {"tinydep/__init__.py": f"VALUE = {version!r}\n"})
+    for version in ("1.0", "1.1"):
+        out[version] = make_venv(root / f"venv-{version}", wheels, f"tinydep=={version}")
+    return out

@@ -27,7 +27,8 @@ _LEAKY_ENV = (
 
 
 def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
-    """A fresh HOME, no system git config, a pinned identity, no run or git variables."""
+    """A fresh HOME, no system git config, a pinned identity, no run or git variables,
+    and the suite's interpreter first on PATH (as if its venv were activated)."""
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test User\n\temail = test@example.com\n"
         '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
@@ -38,6 +39,10 @@ def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
     for var in _LEAKY_ENV:
         mp.delenv(var, raising=False)
     mp.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # The suite's venv is the "activated" one: `gitxp run` starts the user's `python`.
+    mp.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        mp.delenv(var, raising=False)
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:

@@ -33,7 +33,7 @@ from gitxp.git.repo import GitRepo
     show_default=True,
     help="Seconds between heartbeat commits (<= 0: none).",
 )
-@click.option("--python", help="Interpreter for a .py script (default: gitxp's own).")
+@click.option("--python", help="Interpreter for a .py script (default: your shell's python).")
 @click.option("-i", "--id", "run_id", help="Use this run id instead of a new one.")
 @click.option(
     "--resume",

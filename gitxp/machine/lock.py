@@ -45,6 +45,7 @@ __all__ = [
     "LOCK_HEADER",
     "clear_env_lock_cache",
     "env_lock",
+    "interpreter_of_lock",
     "normalize_name",
     "parse_env_lock",
     "python_version_of_lock",
@@ -197,6 +198,7 @@ _MARKER = re.compile(
 )
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)", re.M)
 _PYTHON = re.compile(r"^#\s*python:\s*(\S+)", re.M)
+_INTERPRETER = re.compile(r"^#\s*python:\s*(\S+)\s+\(([^)]*)\)\s+(\S.*?)\s*$", re.M)
 
 
 def parse_env_lock(text: str) -> dict[str, str]:
@@ -211,6 +213,15 @@ def parse_env_lock(text: str) -> dict[str, str]:
     for name, version in _PIN.findall(text):
         found.setdefault(normalize_name(name), version)
     return found
+
+
+def interpreter_of_lock(text: str) -> dict[str, str] | None:
+    """The interpreter a lock's header names: implementation, version, executable."""
+    match = _INTERPRETER.search(text)
+    if not match:
+        return None
+    version, implementation, executable = match.groups()
+    return {"implementation": implementation, "version": version, "executable": executable}
 
 
 def python_version_of_lock(text: str) -> str | None:

@@ -27,6 +27,7 @@ from gitxp.configuration.withargs import split_with
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo, Identity
 from gitxp.machine.lock import env_lock, parse_env_lock, python_version_of_lock
+from gitxp.machine.python import user_python
 from gitxp.machine.venv import venv_python
 from gitxp.query.diff import (
     PackageDiff,
@@ -358,7 +359,7 @@ def reproduce(
     if options.env == "venv":
         python: str | None = str(venv_python(repo, rec.env_lock, echo))
     else:
-        python = options.python
+        python = user_python(options.python).path
     args = rerun_args(rec.info, python)
     tolerance = (
         "exactly"

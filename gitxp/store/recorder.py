@@ -23,7 +23,7 @@ from gitxp.errors import UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
 from gitxp.git.snapshot import Snapshot, take_snapshot
 from gitxp.machine.host import host_facts
-from gitxp.machine.lock import env_lock
+from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
 from gitxp.store.metricfile import MetricsReader
@@ -49,6 +49,7 @@ class RunSpec:
     run_id: str | None = None
     queued: bool = False
     python: str | None = None
+    env_lock: str | None = None  # the lock of ``python``, when the caller has it already
     extra: dict[str, Any] = field(default_factory=dict)
     extra_files: dict[str, bytes] = field(default_factory=dict)
     env_allow: list[str] = field(default_factory=list)  # more variables for host.json
@@ -153,12 +154,17 @@ class Recorder:
             "config_docs": spec.config_docs,
             **spec.extra,
         }
+        lock = spec.env_lock
+        if lock is None:
+            lock = env_lock(spec.python, repo.state_dir / "cache")
+        host = host_facts(spec.env_allow)
+        host["python"] = interpreter_of_lock(lock) or host["python"]
         files: dict[str, TreeValue] = {
             "format": record.FORMAT_TEXT.encode(),
             "run.json": record.dump_json(run),
             "config.yaml": record.dump_yaml(spec.config),
-            "env.lock": env_lock(spec.python, repo.state_dir / "cache").encode(),
-            "host.json": record.dump_json(host_facts(spec.env_allow)),
+            "env.lock": lock.encode(),
+            "host.json": record.dump_json(host),
             **spec.extra_files,
         }
         tree = repo.write_tree({record.RECORD_DIR: files}, base=snap.tree)

@@ -16,6 +16,8 @@ from gitxp.configuration.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo
 from gitxp.git.snapshot import Snapshot
+from gitxp.machine.lock import env_lock, parse_env_lock
+from gitxp.machine.python import Interpreter, api_path, user_python
 from gitxp.share.hooks import finish_hooks, start_hooks
 from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
@@ -60,6 +62,7 @@ class Launch:
     named: list[str]
     python: str
     experiment: str
+    chosen_by: str = "--python"
 
 
 def plan(args: list[str], options: RunOptions) -> Launch:
@@ -88,9 +91,10 @@ def plan(args: list[str], options: RunOptions) -> Launch:
         if not (here / program).is_file():
             raise UsageError(f"{program}: no such script (looked in {here})")
         check_named(here / program, named)
-        python = options.python or sys.executable
+        chosen = user_python(options.python)
+        argv = [chosen.path, program, *before[1:]]
         return Launch(
-            [python, program, *before[1:]], tokens, config, named, python, Path(program).stem
+            argv, tokens, config, named, chosen.path, Path(program).stem, chosen.chosen_by
         )
     if shutil.which(program) is None and not (here / program).is_file():
         raise UsageError(f"{program}: command not found; check its name or PATH")
@@ -98,12 +102,13 @@ def plan(args: list[str], options: RunOptions) -> Launch:
         before = [f"./{program}", *before[1:]]
     if "/" in before[0]:
         check_runnable(here / before[0])
-    python = options.python or (
-        shutil.which(program) or program
-        if Path(program).name.startswith("python")
-        else sys.executable
+    if Path(program).name.startswith("python") and not options.python:
+        chosen = Interpreter(shutil.which(program) or program, "the command")
+    else:
+        chosen = user_python(options.python)
+    return Launch(
+        list(before), tokens, config, named, chosen.path, Path(program).name, chosen.chosen_by
     )
-    return Launch(list(before), tokens, config, named, python, Path(program).name)
 
 
 def check_named(script: Path, named: list[str]) -> None:
@@ -147,6 +152,8 @@ def check_runnable(path: Path) -> None:
 def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     """Record a run of ``args``; returns the child's exit code."""
     launch = plan(args, options)
+    lock = env_lock(launch.python, repo.state_dir / "cache")
+    api = api_path(repo.state_dir, set(parse_env_lock(lock)))
     spec = RunSpec(
         command=[*launch.argv, *(["with", *launch.with_tokens] if launch.with_tokens else [])],
         experiment=launch.experiment,
@@ -157,7 +164,13 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         capture=options.capture,
         run_id=options.run_id,
         python=launch.python,
-        extra={"named_configs": launch.named, "supervisor": "gitxp run", **options.extra},
+        env_lock=lock,
+        extra={
+            "named_configs": launch.named,
+            "supervisor": "gitxp run",
+            "python": {"executable": launch.python, "chosen_by": launch.chosen_by},
+            **options.extra,
+        },
         snapshot=options.snapshot,
         cwd=options.record_cwd,
     )
@@ -169,6 +182,15 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     env[CONFIG_ENV] = json.dumps(launch.config)
     env[WITH_ENV] = json.dumps(launch.with_tokens)
     print(f"gitxp: run {recorder.run_id} ({recorder.ref})", file=sys.stderr, flush=True)
+    print(f"gitxp: python {launch.python} ({launch.chosen_by})", file=sys.stderr, flush=True)
+    if api is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(api)) if p)
+        print(
+            f"gitxp: gitxp is not installed for that python; its in-script API comes from "
+            f"this gitxp ('{launch.python} -m pip install gitxp' would install it there)",
+            file=sys.stderr,
+            flush=True,
+        )
     recorder.start_heartbeat(options.beat_interval)
     try:
         result = run_command(

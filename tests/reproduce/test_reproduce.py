@@ -6,18 +6,15 @@ two versions and installed into throwaway venvs with ``pip --no-index``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from runstore_helpers import fsck, git, gitxp, gitxp_run, run_info, run_refs, user_state
+from wheel_helpers import PIP_ENV
 
 from gitxp.query.diff import values_close
 from gitxp.reproduce.rerun import _in_worktree, rerun_args
@@ -171,53 +168,10 @@ def test_reproduce_after_branch_moved_on_and_files_edited_touches_nothing(projec
 # -- a dependency changed (local wheels, no network) -----------------------------------------
 
 
-def _wheel(folder: Path, version: str) -> Path:
-    files = {
-        "tinydep/__init__.py": f"VALUE = {version!r}\n",
-        f"tinydep-{version}.dist-info/METADATA": (
-            f"Metadata-Version: 2.1\nName: tinydep\nVersion: {version}\n"
-        ),
-        f"tinydep-{version}.dist-info/WHEEL": (
-            "Wheel-Version: 1.0\nGenerator: gitxp-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-        ),
-    }
-    lines = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        lines.append(f"{name},sha256={digest.decode()},{len(text.encode())}")
-    record_name = f"tinydep-{version}.dist-info/RECORD"
-    files[record_name] = "\n".join([*lines, f"{record_name},,"]) + "\n"
-    path = folder / f"tinydep-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return path
-
-
-PIP_ENV = {"PIP_NO_CACHE_DIR": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-
-
-@pytest.fixture(scope="module")
-def deps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+@pytest.fixture
+def deps(tinydep: dict[str, Path]) -> dict[str, Path]:
     """Wheels of tinydep 1.0 and 1.1, and a venv (without pip) holding each."""
-    root = tmp_path_factory.mktemp("deps")
-    wheels = root / "wheels"
-    wheels.mkdir()
-    out: dict[str, Path] = {"wheels": wheels}
-    env = {**os.environ, **PIP_ENV, "HOME": str(root)}
-    for version in ("1.0", "1.1"):
-        _wheel(wheels, version)
-        venv = root / f"venv-{version}"
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-        python = venv / "bin" / "python"
-        subprocess.run(
-            [sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-             "--no-index", "--find-links", str(wheels), f"tinydep=={version}"],
-            check=True,
-            env=env,
-        )  # fmt: skip
-        out[version] = python
-    return out
+    return tinydep
 
 
 DEP_SCRIPT = """\
