@@ -88,10 +88,78 @@ def add_info(**values: Any) -> None:
         spool.event("info", value=values)
 
 
-def config() -> dict[str, Any]:
-    """The ``with`` values the run was started with (``{}`` outside a run)."""
+def config(defaults: Any = None) -> dict[str, Any]:
+    """The run's config: ``defaults`` with the ``with`` values merged over them.
+
+    ``defaults`` is the script's own parameters: a dict (``{"alpha": 1e-4, "epochs":
+    10}``), an ``argparse.Namespace`` (``gitxp.config(parser.parse_args())``), a Hydra /
+    OmegaConf ``DictConfig``, or any mapping (``click.get_current_context().params``).
+    With defaults given, the merged result is recorded as the run's config, so a query
+    for ``config.alpha`` finds every run, whether or not ``with`` set it; a ``with`` key
+    the defaults lack is kept, with a warning. Without defaults: the ``with`` values
+    (``{}`` outside a run).
+    """
     raw = os.environ.get(CONFIG_ENV)
-    return dict(json.loads(raw)) if raw else {}
+    given = dict(json.loads(raw)) if raw else {}
+    if defaults is None:
+        return given
+    from gitxp.configuration.dicts import nearest_key, normalize_value, recursive_update
+
+    base = normalize_value(storable(plain_parameters(defaults)), "config")
+    for key in given:
+        if key not in base:
+            guess = nearest_key(key, base)
+            hint = f" (did you mean '{guess}'?)" if guess else ""
+            print(
+                f"gitxp: with {key}=…: the script's parameters have no '{key}'{hint}; "
+                "recorded anyway",
+                file=sys.stderr,
+            )
+    merged = recursive_update(base, given)
+    record_config(merged)
+    return merged
+
+
+def plain_parameters(values: Any) -> dict[str, Any]:
+    """``values`` (a mapping, an argparse Namespace, an OmegaConf config) as a plain dict."""
+    if type(values).__name__ in ("DictConfig", "ListConfig"):
+        from omegaconf import OmegaConf  # Hydra's config type: only when given one
+
+        container = OmegaConf.to_container(values, resolve=True)
+        if not isinstance(container, dict):
+            raise TypeError("gitxp.config() takes a mapping of parameters, not a list")
+        return {str(k): v for k, v in container.items()}
+    if hasattr(values, "keys") and hasattr(values, "__getitem__"):
+        keys = list(values.keys())  # a mapping-like object's keys (click's params …)
+        return {str(k): values[k] for k in keys}
+    if hasattr(values, "__dict__") and not isinstance(values, type):  # argparse.Namespace
+        return {k: v for k, v in vars(values).items() if not k.startswith("_")}
+    raise TypeError(
+        f"gitxp.config() takes a dict, an argparse Namespace or a DictConfig, "
+        f"not {type(values).__name__}"
+    )
+
+
+def storable(value: Any) -> Any:
+    """``value`` with what a config cannot hold (paths, open files, enums…) as text."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): storable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    if hasattr(value, "tolist") and hasattr(value, "dtype"):  # numpy arrays and scalars
+        return storable(value.tolist())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return getattr(value, "name", None) if hasattr(value, "read") else str(value)
+
+
+def record_config(values: dict[str, Any]) -> None:
+    """Record ``values`` as the run's config (the last call wins; nothing outside a run)."""
+    spool = current_spool()
+    if spool is not None:
+        spool.event("config", config=values)
 
 
 def resumed_from() -> str | None:

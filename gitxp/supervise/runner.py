@@ -26,6 +26,7 @@ from gitxp.supervise.capture import run_command
 WITH_ENV = "GITXP_WITH"
 CAPTURE_MODES = ("no", "sys", "fd")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+STARTUP_DIR = Path(__file__).resolve().parent / "startup"  # holds our sitecustomize.py
 
 
 @dataclass
@@ -111,6 +112,17 @@ def plan(args: list[str], options: RunOptions) -> Launch:
     )
 
 
+def argparse_hook_env(env: dict[str, str]) -> dict[str, str]:
+    """The variables that make the started program record its argparse values.
+
+    See :mod:`gitxp.supervise.startup.sitecustomize`; ``GITXP_ARGPARSE=0`` turns it off.
+    """
+    if env.get("GITXP_ARGPARSE") == "0":
+        return {}
+    path = os.pathsep.join(p for p in (str(STARTUP_DIR), env.get("PYTHONPATH", "")) if p)
+    return {"PYTHONPATH": path, "GITXP_ARGPARSE_PARENT": str(os.getpid())}
+
+
 def check_named(script: Path, named: list[str]) -> None:
     """Refuse bare ``with`` tokens for a script that has no named configs to give them to.
 
@@ -181,6 +193,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     env[RUN_ID_ENV] = recorder.run_id
     env[CONFIG_ENV] = json.dumps(launch.config)
     env[WITH_ENV] = json.dumps(launch.with_tokens)
+    env.update(argparse_hook_env(env))
     print(f"gitxp: run {recorder.run_id} ({recorder.ref})", file=sys.stderr, flush=True)
     print(f"gitxp: python {launch.python} ({launch.chosen_by})", file=sys.stderr, flush=True)
     if api is not None:
