@@ -26,9 +26,9 @@ __all__ = ["ConfigDict", "ConfigScope", "ConfigSummary", "load_config_file"]
 class _CallableModule(types.ModuleType):
     """This module's type: calling it is :func:`gitxp.api.config`."""
 
-    def __call__(self) -> dict[str, Any]:
-        """The ``with`` values the run was started with (``{}`` outside a run)."""
-        return _with_values()
+    def __call__(self, defaults: Any = None) -> dict[str, Any]:
+        """:func:`gitxp.api.config`: the ``with`` values, merged over ``defaults`` if given."""
+        return _with_values(defaults)
 
 
 sys.modules[__name__].__class__ = _CallableModule

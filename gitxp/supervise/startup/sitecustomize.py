@@ -60,7 +60,7 @@ def _record(namespace: Any) -> None:
 
 def _chain() -> None:
     """Import the ``sitecustomize`` this one hides, if there is one."""
-    sys.modules.pop(__name__, None)
+    this = sys.modules.pop(__name__, None)
     saved = list(sys.path)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != HERE]
     try:
@@ -69,6 +69,8 @@ def _chain() -> None:
         pass
     finally:
         sys.path[:] = saved
+        if this is not None:
+            sys.modules.setdefault(__name__, this)  # the import that started us expects one
 
 
 def _start() -> None:
