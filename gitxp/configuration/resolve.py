@@ -246,6 +246,7 @@ def resolve_config(
     config: dict[str, Any] = {}
     for scope in scopes:
         result = evaluate_scope(scope, fixed, config, fallback)
+        config = recursive_update(result.config, config)  # nested keys in the scope's order
         config = recursive_update(config, result.config)
         produced |= result.produced
         scope_shadow.update(result.shadowed)
@@ -268,6 +269,13 @@ def resolve_config(
         docs.setdefault("seed", SEED_DOC)
 
     added = {key for key in update_keys if not _is_defined(key, produced)}
+    for key in added:  # as in Sacred, a dict that gains an entry counts as modified
+        parts = key.split(".")
+        modified.update(
+            parent
+            for parent in (".".join(parts[:i]) for i in range(1, len(parts)))
+            if parent in produced or _is_defined(parent, produced)
+        )
     typechanged: dict[str, tuple[type, type]] = {}
     for path, old in {**scope_shadow, **named_shadow}.items():
         if not any(_related(path, key) for key in update_keys):

@@ -10,7 +10,7 @@ Sacred's grammar and flags, parsed without docopt::
 Options may stand anywhere, also after the updates. Long options are accepted with ``-``
 or ``_`` (``--beat-interval`` and ``--beat_interval``), with their value as the next word
 or after ``=``; short flags can be stacked (``-qu``). Sacred's observer flags (``-m``,
-``-F``, ``-s``, ``-t``, ``-S``) are refused with a message: gitxp stores runs in git.
+``-F``, ``-s``, ``-t``, ``-S``) add Sacred's observers (:data:`OBSERVER_OPTIONS`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from gitxp.configuration.dicts import nearest_key
 from gitxp.errors import UsageError, UsageValueError
 
 __all__ = [
+    "OBSERVER_OPTIONS",
     "OPTIONS",
     "CLIOption",
     "Option",
@@ -151,19 +152,38 @@ OPTIONS: tuple[Option, ...] = (
     Option("-u", "--unobserved", "unobserved", None, "Run without recording anything."),
 )
 
-# Sacred's observer flags: recognised only to explain where runs go instead.
-OBSERVER_FLAGS = {
-    "-m": "--mongo_db",
-    "-F": "--file_storage",
-    "-s": "--sql",
-    "-t": "--tiny_db",
-    "-S": "--s3",
-}
-OBSERVER_MESSAGE = (
-    "{flag}: gitxp has no observers; every run is stored in this git repository under "
-    "refs/gitxp/runs/ (see 'gitxp ls', 'gitxp show RUN'); export runs with "
-    "'gitxp export -o runs.csv' (.parquet, .json, .jsonl), read them in Python with "
-    "gitxp.runs(), share them with 'gitxp push'"
+# Sacred's observer flags: each adds Sacred's own observer to the run (Sacred must be
+# installed), which then gets Sacred's events while gitxp records the run in git.
+_SACRED_FLAGS = (
+    ("-m", "--mongo_db", "sacred.observers.mongo", "mongo_db_option"),
+    ("-F", "--file_storage", "sacred.observers.file_storage", "file_storage_option"),
+    ("-s", "--sql", "sacred.observers.sql", "sql_option"),
+    ("-t", "--tiny_db", "sacred.observers.tinydb_hashfs.tinydb_hashfs", "tiny_db_option"),
+    ("-S", "--s3", "sacred.observers.s3_observer", "s3_option"),
+)
+
+
+def _sacred_flag(long: str, module: str, name: str) -> Callable[[Any, Any], None]:
+    def apply(value: Any, run: Any) -> None:
+        import importlib
+
+        try:
+            getattr(importlib.import_module(module), name).apply_function(value, run)
+        except ImportError as err:
+            raise UsageError(
+                f"{long} adds Sacred's observer, which needs a package that is not "
+                f"installed ({err}); install it or drop the flag: the run is stored in this "
+                "git repository under refs/gitxp/runs/ either way (see 'gitxp ls')"
+            ) from None
+
+    return apply
+
+
+OBSERVER_OPTIONS: tuple[Option, ...] = tuple(
+    Option(
+        short, long, "", "ARG", "Add Sacred's observer (needs Sacred).", _sacred_flag(long, m, n)
+    )
+    for short, long, m, n in _SACRED_FLAGS
 )
 
 _BY_SHORT = {opt.short: opt for opt in OPTIONS}
@@ -272,10 +292,6 @@ def _lookup(key: str, extra: Sequence[Option] = ()) -> Option:
     for own in extra:
         if key == own.short or _canonical_long(key) == _canonical_long(own.long):
             return own
-    if key in OBSERVER_FLAGS or _canonical_long(key) in {
-        _canonical_long(v) for v in OBSERVER_FLAGS.values()
-    }:
-        raise UsageError(OBSERVER_MESSAGE.format(flag=key))
     if key.startswith("-") and not key.startswith("--") and len(key) == 2:
         option = _BY_SHORT.get(key)
     else:

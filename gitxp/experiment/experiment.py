@@ -22,6 +22,7 @@ from gitxp.errors import GitxpError, UsageError, UsageKeyError
 from gitxp.experiment import builtin_commands as builtins
 from gitxp.experiment.captured import CapturedFunction
 from gitxp.experiment.commandline import (
+    OBSERVER_OPTIONS,
     CLIOption,
     Option,
     RunOptions,
@@ -92,7 +93,10 @@ class Experiment(Ingredient):
             name = Path(file).stem
         super().__init__(name, ingredients, interactive, base_dir, save_git_info, caller)
         self.additional_cli_options = list(additional_cli_options or [])
-        self._extra_options = [_as_option(o) for o in self.additional_cli_options]
+        self._extra_options = [
+            *OBSERVER_OPTIONS,
+            *(_as_option(o) for o in self.additional_cli_options),
+        ]
         self.additional_host_info = list(additional_host_info or [])
         self.default_command: str | None = None
         self.observers: list[Any] = []
@@ -344,7 +348,7 @@ class Experiment(Ingredient):
             main_function=command,
             command_name=name,
             experiment_info=experiment_info,
-            meta_info=_meta_info(meta_info, name, opts, updates, named),
+            meta_info=_meta_info(meta_info, name, opts, updates, named, self._extra_options),
             run_logger=logger,
             base_dir=self.base_dir,
             info=info,
@@ -360,12 +364,13 @@ class Experiment(Ingredient):
         run.captured_out_filter = self.captured_out_filter
         run.requested_id = opts.id
         run.host_info = sacred_host_info(self.additional_host_info, SETTINGS.HOST_INFO.CAPTURED_ENV)
-        if self.observers and not unobserved:
-            run.observing = Observing(self.observers, logger)
+        run.observers = list(self.observers)
         self._attempt = run
         for option, value in opts.custom(self._extra_options):
             assert option.apply is not None
             option.apply(value, run)
+        if run.observers and not unobserved:
+            run.observing = Observing(run.observers, logger)
         if opts.print_config:
             builtins.print_config(run)
         facts = start_facts(self, run, setup.seed, updates, named, opts, argv)
@@ -453,11 +458,12 @@ def _meta_info(
     opts: RunOptions,
     updates: Mapping[str, Any],
     named: Sequence[str],
+    extra: Sequence[Option],
 ) -> dict[str, Any]:
     """Sacred's ``meta_info``: command, options, named configs, updates, comment."""
     meta: dict[str, Any] = {
         "command": command,
-        "options": {**option_defaults(), **opts.raw},
+        "options": {**option_defaults(extra), **opts.raw},
         "named_configs": list(named),
         "config_updates": dict(updates),
     }

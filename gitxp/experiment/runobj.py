@@ -66,7 +66,8 @@ class Run:
         self.start_time: datetime.datetime | None = None  # naive UTC, as in Sacred
         self.stop_time: datetime.datetime | None = None
         self.host_info: dict[str, Any] = {}
-        self.observing: Observing | None = None  # the Sacred observers of this run
+        self.observers: list[Any] = []  # Sacred observers (ex.observers, -F, -m, …)
+        self.observing: Observing | None = None  # feeds them the run's events
         self.requested_id: str | None = None  # -i/--id, passed to the observers as _id
         self.repositories: list[dict[str, Any]] = []
         self.captured_out_filter: Any = None

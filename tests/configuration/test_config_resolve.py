@@ -275,7 +275,7 @@ def test_added_modified_and_typechanged() -> None:
         [],
     )
     assert resolved.added == {"opt.extra", "new.deep", "scalar.sub"}
-    assert resolved.modified == {"i", "f", "n", "s", "scalar"}
+    assert resolved.modified == {"i", "f", "n", "s", "scalar", "opt"}  # opt gained an entry
     assert resolved.typechanged == {"s": (str, int), "scalar": (int, dict)}
 
 

@@ -81,7 +81,7 @@ def test_a_script_without_a_shebang_is_named(project: Path) -> None:
         (["with", "lr_rate=1"], "not used anywhere: 'lr_rate' (did you mean 'lr'?)"),
         (["nosuchcmd"], "unknown command 'nosuchcmd'"),
         (["-q"], "-q/--queue cannot be used under 'gitxp run'"),
-        (["-F", "out"], "-F: gitxp has no observers"),
+        (["-F"], "--file_storage needs a value (ARG)"),
         (["with", "nosuchnamed"], "unknown named config 'nosuchnamed'"),
     ],
 )
