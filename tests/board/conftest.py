@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from board_helpers import Board, Project, isolate, make_project
+from many_runs import Many, make_many
 from pages import CHROMIUM, FLAGS, TIMEOUT
 
 
@@ -25,6 +26,21 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
 @pytest.fixture(scope="session")
 def board(project: Project) -> Iterator[Board]:
     served = Board(project.path)
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="session")
+def many(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Many]:
+    """A project of hundreds of runs, a sweep, a long series and a failed script."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, tmp_path_factory.mktemp("many-home"))
+        yield make_many(tmp_path_factory.mktemp("many") / "project")
+
+
+@pytest.fixture(scope="session")
+def many_board(many: Many) -> Iterator[Board]:
+    served = Board(many.path)
     yield served
     served.stop()
 

@@ -17,7 +17,7 @@ export function parallelOption(columns, data) {
     const values = data.columns[name];
     const text = values.some((v) => v !== null && typeof v !== "number");
     const axis = { dim, name: label(name), nameTextStyle: { fontSize: 11 } };
-    if (text) axis.type = "category", axis.data = [...new Set(values.map((v) => fmtValue(v)))].sort();
+    if (text) axis.type = "category", axis.data = [...new Set(values.map(category))].sort();
     else axis.scale = true;
     return { axis, text };
   });
@@ -25,7 +25,7 @@ export function parallelOption(columns, data) {
     name: id,
     value: columns.map((name, dim) => {
       const v = data.columns[name][i];
-      return axes[dim].text ? fmtValue(v) : (typeof v === "number" ? v : null);
+      return axes[dim].text ? category(v) : (typeof v === "number" ? v : null);
     }),
   }));
   const metric = data.columns[columns[columns.length - 1]].filter((v) => typeof v === "number");
@@ -35,10 +35,14 @@ export function parallelOption(columns, data) {
     visualMap: metric.length ? {
       type: "continuous", dimension: columns.length - 1, min: Math.min(...metric), max: Math.max(...metric),
       right: 0, top: "middle", calculable: true, inRange: { color: ["#2563eb", "#a855f7", "#dc2626"] },
-      text: ["high", "low"], textStyle: { fontSize: 11 },
+      text: ["high", "low"], textStyle: { fontSize: 11 }, formatter: (v) => fmtNumber(v),
     } : undefined,
     series: [{ type: "parallel", lineStyle: { width: 1.2, opacity: 0.55 }, data: rows, progressive: 2000 }],
   };
+}
+
+function category(value) {
+  return value === null || value === undefined ? "—" : fmtValue(value);
 }
 
 export function mountAnalysis(main) {
@@ -95,9 +99,9 @@ export function mountAnalysis(main) {
       select.value = chosen;
       return select;
     };
-    const parallelBox = el("div", { class: "card", id: "parallel" });
-    const scatterBox = el("div", { class: "card", id: "scatter" });
-    const groupBox = el("div", { class: "card", id: "groups" });
+    const parallelBox = el("div", { id: "parallel" });
+    const scatterBox = el("div", { id: "scatter" });
+    const groupBox = el("div", { id: "groups" });
     clear(page).append(
       el("div", { class: "run-head" },
         el("h1", { text: "Analysis" }),

@@ -65,7 +65,7 @@ export function mountSweep(main, id) {
         style: { width: `${(100 * n) / data.total}%`, background: COLOURS[status] || "#6b7280" },
       })));
     const best = data.best;
-    const plot = el("div", { class: "card", id: "sweep-parallel" });
+    const plot = el("div", { id: "sweep-parallel" });
     clear(page).append(
       el("div", { class: "run-head" },
         el("div", {}, el("h1", {}, "Sweep ", el("span", { class: "mono", text: data.sweep })),
