@@ -100,13 +100,16 @@ def push(
 @click.command()
 @click.argument("args", nargs=-1, metavar="[REMOTE] [RUN]...")
 @click.option("-q", "--quiet", is_flag=True, help="No progress; report only what arrived.")
-def fetch(args: tuple[str, ...], quiet: bool) -> None:
+@click.option("--no-artifacts", is_flag=True, help="Leave files over --blob-limit on the remote.")
+@click.option("--blob-limit", default="1m", show_default=True, help="With --no-artifacts.")
+def fetch(args: tuple[str, ...], quiet: bool, no_artifacts: bool, blob_limit: str) -> None:
     """Fetch runs from REMOTE (default: gitxp.remote, else origin): all, or the RUNs named."""
     from gitxp.share.sync import fetch as fetch_
 
     repo = open_repo()
     remote, runs = split_remote_and_runs(repo, args, remote_runs=True)
-    report = fetch_(repo, remote, runs, progress=_progress(quiet))
+    limit = blob_limit if no_artifacts else None
+    report = fetch_(repo, remote, runs, progress=_progress(quiet), blob_limit=limit)
     _report_fetch(report, quiet)
 
 

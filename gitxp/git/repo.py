@@ -182,8 +182,9 @@ class GitRepo(HistoryMixin, TransferMixin):
             entry = tree[path]
         except KeyError:
             return None
-        obj = self.repo[entry.id]
-        return bytes(obj.data) if isinstance(obj, pygit2.Blob) else None
+        if entry.type_str != "blob":
+            return None
+        return self.blob_bytes(str(entry.id))
 
     def list_tree(self, commit: str, path: str = "") -> list[tuple[str, str, int]]:
         """Entries ``(name, oid, mode)`` of the tree at ``path`` in ``commit`` ([] if none)."""
@@ -234,15 +235,14 @@ class GitRepo(HistoryMixin, TransferMixin):
                 continue
             if isinstance(blob, pygit2.Blob):
                 oid = str(blob.id)
-                out[name] = (oid, None if oid in known else blob.data)
+                out[name] = (oid, None if oid in known else self.blob_bytes(blob))
         return out
 
     def blob_data(self, oid: str) -> bytes:
         """The content of blob ``oid``."""
-        obj = self.repo[oid]
-        if not isinstance(obj, pygit2.Blob):
+        if self.has_object(oid) and not isinstance(self.repo[oid], pygit2.Blob):
             raise RepoError(f"{oid} is not a file")
-        return bytes(obj.data)
+        return self.blob_bytes(oid)
 
     def find_commit(self, rev: str) -> str | None:
         """The commit any revision git accepts names (sha prefix, ref, ``x~2``), or None.

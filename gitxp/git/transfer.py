@@ -4,8 +4,10 @@ Mixed into :class:`gitxp.git.repo.GitRepo`; import that, not this.
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pygit2
 from pygit2.enums import FileMode
@@ -25,6 +27,51 @@ class TransferMixin:
         def has_commit(self, commit: str) -> bool: ...
         def ref_target(self, name: str) -> str | None: ...
         def signature(self) -> pygit2.Signature: ...
+        def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]: ...
+        def config_value(self, key: str) -> str | None: ...
+
+    # -- partial clones (gitxp fetch --no-artifacts) ----------------------------------
+
+    def blob_bytes(self, blob: pygit2.Blob | str) -> bytes:
+        """The content of a blob; one a partial fetch left out is asked of its remote.
+
+        libgit2 cannot fetch missing objects, git can: ``git cat-file`` fetches the blob
+        from the promisor remote (and keeps it) when this repository has one.
+        """
+        try:
+            obj = self.repo[blob] if isinstance(blob, str) else blob
+            return bytes(cast(pygit2.Blob, obj).data)
+        except KeyError:  # pygit2's NotFoundError is a KeyError too
+            oid = blob if isinstance(blob, str) else str(blob.id)
+            if not self.is_partial():
+                raise RepoError(f"object {oid} is missing from this repository") from None
+        proc = subprocess.run(
+            ["git", "cat-file", "blob", oid],
+            cwd=self.repo.path,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if proc.returncode != 0:
+            why = proc.stderr.decode(errors="replace").strip().splitlines() or ["git failed"]
+            raise RepoError(
+                f"{oid[:12]} was left out by 'gitxp fetch --no-artifacts' and could not be "
+                f"fetched now ({why[-1].removeprefix('fatal: ')}); is the remote reachable?"
+            )
+        return proc.stdout
+
+    def is_partial(self) -> bool:
+        """Whether a remote of this repository may hold objects it lacks (a promisor)."""
+        found = self.git("config", "--get-regexp", r"^remote\..*\.promisor$", check=False)
+        return any(line.split()[-1:] == ["true"] for line in found.stdout.splitlines())
+
+    def mark_promisor(self, remote: str, filter_spec: str) -> None:
+        """Record ``remote`` as the one to ask for what a filtered fetch left out, as
+        ``git clone --filter`` does (no extensions.partialClone: libgit2 refuses it)."""
+        if self.config_value("core.repositoryformatversion") in (None, "0"):
+            self.git("config", "core.repositoryformatversion", "1")
+        self.git("config", f"remote.{remote}.promisor", "true")
+        self.git("config", f"remote.{remote}.partialclonefilter", filter_spec)
 
     # -- sharing runs (gitxp push / fetch): objects out, refs in ---------------------
 

@@ -19,6 +19,7 @@ The transport is :mod:`gitxp.share.transport`; this module holds the rules:
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -362,6 +363,7 @@ def fetch(
     runs: list[str] | None = None,
     *,
     progress: Progress | None = None,
+    blob_limit: str | None = None,
 ) -> FetchReport:
     """Fetch runs from ``remote`` (all, or those ``runs`` name by id prefix).
 
@@ -370,10 +372,15 @@ def fetch(
 
     The remote's notes ref (tags and notes) comes too, whole, whatever runs are named:
     ours is fast-forwarded to it, or merged with it (:func:`gitxp.share.notes.take_notes`).
+
+    ``blob_limit`` (``1m``, ``500k``) leaves files larger than that on the remote (model
+    weights and other artifacts): the repository becomes a partial clone of it, as with
+    ``git clone --filter``, and a file left out is fetched when something reads it.
     """
     from gitxp.share.transport import Connection, resolve_remote
 
     source = resolve_remote(repo, remote)
+    filter_spec = None if blob_limit is None else _blob_filter(blob_limit, source.name)
     report = FetchReport(source.label)
     chosen: dict[str, str] = {}
     there_notes: dict[str, str] = {}
@@ -393,7 +400,9 @@ def fetch(
             chosen.update(run_refs)
         return [*chosen.values(), *there_notes.values()]
 
-    _, report.objects = Connection(repo, source, progress).fetch(choose)
+    _, report.objects = Connection(repo, source, progress).fetch(choose, filter_spec)
+    if filter_spec is not None and source.name is not None:
+        repo.mark_promisor(source.name, filter_spec)
     for _ in range(ATTEMPTS):
         updates = _plan_fetch(repo, chosen, report)
         try:
@@ -405,6 +414,18 @@ def fetch(
     if NOTES_REF in there_notes:
         report.notes, report.notes_problem = take_notes(repo, there_notes[NOTES_REF])
     return report
+
+
+def _blob_filter(limit: str, remote_name: str | None) -> str:
+    """``blob:limit=…`` for ``--no-artifacts``; the remote must have a name to ask later."""
+    if not re.fullmatch(r"\d+[kmg]?", limit.strip().lower()):
+        raise UsageError(f"--blob-limit {limit!r}: write a size like 1m, 500k or 2g")
+    if remote_name is None:
+        raise UsageError(
+            "--no-artifacts needs a named remote to fetch left-out files from later: "
+            "'git remote add NAME URL', then 'gitxp fetch NAME --no-artifacts'"
+        )
+    return f"blob:limit={limit.strip().lower()}"
 
 
 def _plan_fetch(

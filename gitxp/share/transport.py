@@ -154,11 +154,15 @@ class Connection:
             outcome.status.setdefault(name, None)
         return outcome
 
-    def fetch(self, choose: Callable[[dict[str, str]], list[str]]) -> tuple[dict[str, str], int]:
+    def fetch(
+        self, choose: Callable[[dict[str, str]], list[str]], filter_spec: str | None = None
+    ) -> tuple[dict[str, str], int]:
         """Download what ``choose`` wants of the remote's run refs into the object database.
 
         ``choose`` gets the remote's run refs and returns the commit ids wanted. Returns
         the remote's run refs and the number of objects received. No ref is changed here.
+        ``filter_spec`` (``blob:limit=1m``) asks the server to leave objects out; the pack
+        is then marked as a promisor pack, as git marks those of a partial clone.
         """
         pack_dir = self.repo.common_dir / "objects" / "pack"
         seen: dict[str, str] = {}
@@ -184,8 +188,9 @@ class Connection:
                     sink.write,
                     progress=self._remote_says,
                     ref_prefix=_REF_PREFIXES,
+                    filter_spec=filter_spec.encode() if filter_spec else None,
                 )
-                return sink.install()
+                return sink.install(promisor=filter_spec is not None)
             finally:
                 sink.discard()
 
@@ -421,7 +426,7 @@ class _PackSink:
             self.progress(f"receiving objects: {self.size / (1 << 20):.1f} MiB\r")
         return len(data)
 
-    def install(self) -> int:
+    def install(self, promisor: bool = False) -> int:
         """Index the pack and move pack and index into place; returns the object count."""
         self.file.close()
         if self.size == 0:
@@ -445,6 +450,8 @@ class _PackSink:
             write_index(out, entries, checksum)
         for path in (self.path, idx_tmp):
             os.chmod(path, 0o444)
+        if promisor:  # objects it refers to may be missing: git asks the remote for them
+            final.with_suffix(".promisor").touch()
         os.replace(self.path, final.with_suffix(".pack"))  # the pack first, then its index:
         os.replace(idx_tmp, final.with_suffix(".idx"))  # readers never see an index alone
         if self.progress is not None:
