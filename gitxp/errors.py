@@ -126,3 +126,12 @@ class TimeoutInterrupt(SacredInterrupt):
     """Stops a run with status TIMEOUT."""
 
     STATUS = "TIMEOUT"
+
+
+class DiskFullError(GitxpError):
+    """The file system holding the repository has no space left (or the quota is used)."""
+
+    exit_code = 4
+
+
+DISK_FULL_MESSAGE = "the disk is full; free some space and run the command again"

@@ -19,8 +19,18 @@ def open_repo(seal: bool = True) -> GitRepo:
     if seal:
         from gitxp.store.recorder import seal_dead_runs
 
-        for run_id in seal_dead_runs(repo):
-            click.echo(f"gitxp: sealed run {run_id} whose process had died (status DIED)", err=True)
+        for run in seal_dead_runs(repo):
+            if run.status is None:
+                click.echo(
+                    f"gitxp: warning: the disk is full: run {run.run_id} has ended but is "
+                    "recorded only once there is space",
+                    err=True,
+                )
+            else:
+                click.echo(
+                    f"gitxp: sealed run {run.run_id} whose process had ended (status {run.status})",
+                    err=True,
+                )
     return repo
 
 

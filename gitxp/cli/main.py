@@ -6,6 +6,7 @@ imports what it calls inside the command function, so ``gitxp run`` never loads 
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -20,7 +21,7 @@ from gitxp.cli.history import branch_, checkout, diff_, gc, reproduce, rm
 from gitxp.cli.runs import ls, note, recover, run, show, tag
 from gitxp.cli.share import bundle, fetch, hooks, push
 from gitxp.cli.views import board, export, plot
-from gitxp.errors import GitxpError, GitxpWarning
+from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, GitxpError, GitxpWarning
 
 __all__ = ["cli", "main", "open_repo"]
 
@@ -94,13 +95,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            _crash(err)
+        click.echo(f"gitxp: error: {DISK_FULL_MESSAGE} ({err.strerror})", err=True)
+        sys.exit(DiskFullError.exit_code)
     except Exception as err:  # a bug in gitxp: keep the details, show one line
+        _crash(err)
+
+
+def _crash(err: Exception) -> None:
+    """An internal error: the traceback in a crash log, one line on stderr, exit 3."""
+    try:
         fd, path = tempfile.mkstemp(prefix="gitxp-crash-", suffix=".log")
         with os.fdopen(fd, "w") as handle:
             traceback.print_exc(file=handle)
-        click.echo(
-            f"gitxp: internal error: {type(err).__name__}: {err} "
-            f"(details in {path}; please report it)",
-            err=True,
-        )
-        sys.exit(3)
+    except OSError:
+        path = "no crash log: it could not be written"
+    click.echo(
+        f"gitxp: internal error: {type(err).__name__}: {err} (details in {path}; please report it)",
+        err=True,
+    )
+    sys.exit(3)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -156,25 +155,29 @@ def ls(
 )
 def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int) -> None:
     """Show everything recorded about RUN (id prefix, ref, latest, latest~N)."""
-    from gitxp.query.listing import run_json, show_text
+    from gitxp.query.listing import run_json, show_text, strict_json
     from gitxp.store.runs import RunRecord, resolve
 
     repo = open_repo()
     rec = RunRecord.load(repo, resolve(repo, run_spec))
     if as_json:
-        click.echo(json.dumps(run_json(rec, full=True), indent=2))
+        click.echo(strict_json(run_json(rec, full=True)))
     else:
         click.echo(show_text(rec, output_lines=output_lines, full_env=full_env))
 
 
 @click.command()
 def recover() -> None:
-    """Seal runs whose recording process died (status DIED), keeping all they logged."""
+    """Seal runs whose recording process died (status DIED unless they recorded their
+    outcome), keeping all they logged."""
     from gitxp.store.recorder import seal_dead_runs
 
     sealed = seal_dead_runs(open_repo(seal=False))
-    for run_id in sealed:
-        click.echo(f"sealed {run_id} (DIED)")
+    for run in sealed:
+        if run.status is None:
+            click.echo(f"not sealed {run.run_id}: the disk is full; free some space and retry")
+        else:
+            click.echo(f"sealed {run.run_id} ({run.status})")
     if not sealed:
         click.echo("nothing to recover")
 

@@ -254,8 +254,28 @@ def normalize_value(value: Any, path: str) -> Any:
     )
 
 
+MAX_CONFIG_DEPTH = 100
+
+
+def check_depth(value: Any, where: str = "the config") -> None:
+    """Refuse a config nested deeper than :data:`MAX_CONFIG_DEPTH` (read without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(
+                f"{where} is nested more than {MAX_CONFIG_DEPTH} levels deep; "
+                "flatten it (dotted keys, or a file path as a value)"
+            )
+        if isinstance(node, Mapping):
+            stack.extend((sub, depth + 1) for sub in node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend((sub, depth + 1) for sub in node)
+
+
 def normalize_config(d: Mapping[str, Any]) -> dict[str, Any]:
     """Normalise every entry of a config dict (see :func:`normalize_value`); returns a copy."""
+    check_depth(d)
     return {check_key(k, ""): normalize_value(v, k) for k, v in d.items()}
 
 

@@ -46,6 +46,10 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from exc
     try:
         data = json.loads(text) if ext == ".json" else yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(
+            f"config file '{file}' is nested too deeply to read; flatten it (dotted keys)"
+        ) from None
     except (ValueError, yaml.YAMLError) as exc:
         kind = "JSON" if ext == ".json" else "YAML"
         raise ConfigValueError(

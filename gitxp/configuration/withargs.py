@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitxp.configuration.dicts import normalize_value, set_by_dotted_path
+from gitxp.configuration.dicts import (
+    MAX_CONFIG_DEPTH,
+    check_depth,
+    normalize_value,
+    set_by_dotted_path,
+)
 from gitxp.errors import ConfigError
 
 __all__ = ["WithArgs", "parse_value", "parse_with_args", "split_with"]
@@ -133,10 +138,12 @@ def parse_with_args(tokens: Sequence[str]) -> WithArgs:
             raise ConfigError(f"{where}: {problem}")
         try:
             value = parse_value(raw_value.strip(), key)
-        except ConfigError as exc:
-            raise exc.prefixed(where) from exc
-        try:
+            check_depth(value, f"the value of {key}")
+            if key.count(".") > MAX_CONFIG_DEPTH:
+                raise ConfigError(f"the key is more than {MAX_CONFIG_DEPTH} levels deep")
             set_by_dotted_path(updates, key, value)
+        except RecursionError:
+            raise ConfigError(f"{where}: the value is nested too deeply; flatten it") from None
         except ConfigError as exc:
             raise exc.prefixed(where) from exc
     return WithArgs(updates=updates, named=tuple(named))

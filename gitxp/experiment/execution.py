@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 import threading
 import time
@@ -36,7 +37,38 @@ if TYPE_CHECKING:
     from gitxp.experiment.ingredient import Ingredient
     from gitxp.experiment.runobj import Run
 
-__all__ = ["Beater", "call_main", "capture_output", "execute", "start_facts"]
+__all__ = ["Beater", "Terminated", "call_main", "capture_output", "execute", "start_facts"]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM reached the run (scancel, a time limit, docker stop, systemctl stop).
+
+    A KeyboardInterrupt, so a script's ``except KeyboardInterrupt:`` checkpoint runs for
+    it too; the run ends INTERRUPTED with exit code 143, recorded at once.
+    """
+
+    exit_code = 128 + signal.SIGTERM
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(f"stopped by signal {signum} (SIGTERM)")
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While a run's code runs, SIGTERM raises :class:`Terminated` (unless the script set
+    its own handler, or this is not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Experiment(Protocol):
@@ -154,9 +186,9 @@ def execute(
         )
     restore = bind_functions(setup, run, logger)
     beater = Beater(run.beat_interval, run, sink)
-    status, trace, error = "FAILED", None, None
+    status, trace, error, exit_code = "FAILED", None, None, None
     try:
-        with run_environment(sink), capture_output(sink, run.capture_mode):
+        with run_environment(sink), capture_output(sink, run.capture_mode), sigterm_interrupts():
             run.status, run.start_time = "RUNNING", utcnow()
             beater.start()
             logger.info("Running command '%s'", run.command_name)
@@ -170,6 +202,8 @@ def execute(
                 status = call_main(run, setup)
             except (KeyboardInterrupt, SacredInterrupt) as exc:
                 status = getattr(exc, "STATUS", "INTERRUPTED")
+                if isinstance(exc, Terminated):
+                    exit_code = Terminated.exit_code
                 logger.warning("Aborted after %s!", run.elapsed_text())
                 raise
             except BaseException as exc:
@@ -191,7 +225,7 @@ def execute(
             result=run.result,
             has_result=status == "COMPLETED" and run.result_was_set,
             fail_trace=trace,
-            exit_code=_EXIT_CODES.get(status) if from_cli else None,
+            exit_code=(exit_code or _EXIT_CODES.get(status)) if from_cli else None,
         )
     return run
 

@@ -227,9 +227,9 @@ class Experiment(Ingredient):
                 argv,
                 supervised,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             print("gitxp: interrupted", file=sys.stderr)
-            sys.exit(130)
+            sys.exit(getattr(exc, "exit_code", 130))
         except SystemExit:
             raise
         except Exception as exc:

@@ -196,7 +196,7 @@ class RecorderSink(Sink):
                 result=result,
                 has_result=has_result,
             )
-            if self.hooks is not None:
+            if self.hooks is not None and commit is not None:
                 from gitxp.share.hooks import finish_hooks
 
                 finish_hooks(self.repo, self.hooks, status, exit_code, commit)

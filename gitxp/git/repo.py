@@ -21,6 +21,8 @@ from pygit2.enums import FileMode
 
 from gitxp.errors import RefConflictError, RepoError, RunNotFoundError
 from gitxp.git.history import FileChange, HeadInfo, HistoryMixin, Identity, TreeDiff
+from gitxp.git.identity import signature_from_env
+from gitxp.git.retry import retried
 from gitxp.git.transfer import NOTES_REF, TransferMixin
 
 __all__ = [
@@ -87,13 +89,17 @@ class GitRepo(HistoryMixin, TransferMixin):
             return HeadInfo(str(repo.head.target), None, True)
         return HeadInfo(str(repo.head.target), repo.head.shorthand, False)
 
-    def signature(self) -> pygit2.Signature:
-        """The user's git identity, or a gitxp identity naming this host."""
+    def signature(self, role: str = "COMMITTER") -> pygit2.Signature:
+        """The user's git identity, or a gitxp identity naming this host.
+
+        ``GIT_AUTHOR_*`` (``role="AUTHOR"``) or ``GIT_COMMITTER_*`` override it, as for git.
+        """
         try:
-            return self.repo.default_signature
+            default = self.repo.default_signature
         except (KeyError, pygit2.GitError):
             host = socket.gethostname() or "localhost"
-            return pygit2.Signature("gitxp", f"gitxp@{host}")
+            default = pygit2.Signature("gitxp", f"gitxp@{host}")
+        return signature_from_env(default, role)
 
     def config_value(self, key: str) -> str | None:
         """A git config value (``gitxp.remote`` …) or None."""
@@ -112,10 +118,12 @@ class GitRepo(HistoryMixin, TransferMixin):
 
     # -- objects -----------------------------------------------------------------
 
+    @retried
     def write_blob(self, data: bytes) -> str:
         """Store ``data`` as a blob and return its id."""
         return str(self.repo.create_blob(data))
 
+    @retried
     def write_tree(self, entries: Mapping[str, TreeValue], base: str | None = None) -> str:
         """Write a tree from ``entries``, on top of the tree ``base`` when given.
 
@@ -142,6 +150,7 @@ class GitRepo(HistoryMixin, TransferMixin):
                 builder.insert(name, pygit2.Oid(hex=self.write_tree(value, sub)), FileMode.TREE)
         return str(builder.write())
 
+    @retried
     def blob_from_file(self, path: Path) -> str:
         """Store the file at ``path`` as a blob (streamed, not read into memory)."""
         return str(self.repo.create_blob_fromdisk(str(path)))
@@ -155,11 +164,16 @@ class GitRepo(HistoryMixin, TransferMixin):
         builder.remove(name)
         return str(builder.write())
 
+    @retried
     def write_commit(self, tree: str, parents: list[str], message: str) -> str:
         """Create a commit object (no ref moves) and return its id."""
-        sig = self.signature()
         oid = self.repo.create_commit(
-            None, sig, sig, message, pygit2.Oid(hex=tree), [pygit2.Oid(hex=p) for p in parents]
+            None,
+            self.signature("AUTHOR"),
+            self.signature("COMMITTER"),
+            message,
+            pygit2.Oid(hex=tree),
+            [pygit2.Oid(hex=p) for p in parents],
         )
         return str(oid)
 
@@ -277,6 +291,7 @@ class GitRepo(HistoryMixin, TransferMixin):
 
     # -- refs --------------------------------------------------------------------
 
+    @retried
     def create_ref(self, name: str, target: str) -> None:
         """Create ``name`` pointing at ``target``; fails if it already exists."""
         try:
@@ -287,28 +302,36 @@ class GitRepo(HistoryMixin, TransferMixin):
     def update_ref(self, name: str, new: str, old: str, message: str = "gitxp") -> None:
         """Compare-and-swap: move ``name`` from ``old`` to ``new`` or raise RefConflictError."""
         try:
-            with self.repo.transaction() as txn:
-                txn.lock_ref(name)
-                current = self.ref_target(name)
-                if current != old:
-                    raise RefConflictError(f"{name} moved to {current} while gitxp expected {old}")
-                txn.set_target(name, pygit2.Oid(hex=new), message=message)
+            self._swap(name, new, old, message)
         except pygit2.GitError as err:
             raise RefConflictError(f"cannot update {name}: {err}") from None
+
+    @retried
+    def _swap(self, name: str, new: str, old: str, message: str) -> None:
+        with self.repo.transaction() as txn:
+            txn.lock_ref(name)
+            current = self.ref_target(name)
+            if current != old:
+                raise RefConflictError(f"{name} moved to {current} while gitxp expected {old}")
+            txn.set_target(name, pygit2.Oid(hex=new), message=message)
 
     def delete_ref(self, name: str, old: str | None = None) -> None:
         """Delete ``name`` (only if it still points at ``old`` when given)."""
         try:
-            with self.repo.transaction() as txn:
-                txn.lock_ref(name)
-                current = self.ref_target(name)
-                if current is None:
-                    return
-                if old is not None and current != old:
-                    raise RefConflictError(f"{name} moved to {current}; not deleted")
-                txn.remove(name)
+            self._remove(name, old)
         except pygit2.GitError as err:
             raise RefConflictError(f"cannot delete {name}: {err}") from None
+
+    @retried
+    def _remove(self, name: str, old: str | None) -> None:
+        with self.repo.transaction() as txn:
+            txn.lock_ref(name)
+            current = self.ref_target(name)
+            if current is None:
+                return
+            if old is not None and current != old:
+                raise RefConflictError(f"{name} moved to {current}; not deleted")
+            txn.remove(name)
 
     def ref_target(self, name: str) -> str | None:
         """The commit id ``name`` points at, or None."""

@@ -17,6 +17,7 @@ import pygit2
 from pygit2.enums import FileMode, FileStatus
 
 from gitxp.git.repo import GitRepo
+from gitxp.git.retry import retried
 
 RESERVED_DIR = ".gitxp"
 DEFAULT_MAX_UNTRACKED = 10 * 1024 * 1024
@@ -62,8 +63,12 @@ def max_untracked_size(repo: GitRepo) -> int:
     return DEFAULT_MAX_UNTRACKED
 
 
+@retried
 def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
-    """Build the snapshot tree of ``repo``'s working tree without changing anything."""
+    """Build the snapshot tree of ``repo``'s working tree without changing anything.
+
+    Taken again from the start when a file changes while it is read.
+    """
     limit = max_untracked_size(repo) if max_untracked is None else max_untracked
     git = repo.repo
     head = repo.head()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -15,6 +16,15 @@ from gitxp.store.notes import merged_tags, record_note
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record
 
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
+
+
+def strict_json(data: Any) -> str:
+    """``data`` as standard JSON: NaN and infinities (which JSON lacks) become null."""
+    text = json.dumps(data, indent=2)
+    return _JSON_TOKENS.sub(lambda m: m.group() if m.group()[0] == '"' else "null", text)
 
 
 def load_records(
@@ -153,10 +163,10 @@ def ls_output(
         chosen = pick_columns(column_order(runs.columns), columns)
     if as_json:
         if chosen is not None:
-            return json.dumps(query_json(runs, rows, chosen), indent=2), ""
+            return strict_json(query_json(runs, rows, chosen)), ""
         refs = [RunRef(runs.columns["id"][i], runs.refs[i], runs.commits[i]) for i in rows]
         data = [run_json(RunRecord.load(repo, ref)) for ref in refs]
-        return json.dumps(data, indent=2), ""
+        return strict_json(data), ""
     if not rows:
         if len(runs) == 0:
             return "", "no runs yet: record one with 'gitxp run SCRIPT.py'"

@@ -284,7 +284,11 @@ def _report_notes_push(
     if plan.notes == "send":
         why = None if dry_run else status.get(NOTES_REF)
         if why:
-            report.notes, report.notes_problem = f"notes: rejected: {why}", True
+            report.notes, report.notes_problem = (
+                f"notes: the remote refused the tags and notes ({why}); someone may have "
+                "pushed theirs meanwhile: run 'gitxp fetch' (it merges them), then push again",
+                True,
+            )
         else:
             verb = "would push" if dry_run else "pushed"
             report.notes, report.notes_problem = f"notes: {verb} tags and notes", False

@@ -8,7 +8,10 @@ Each process that logs gets its own pair of files in the spool's ``metrics/`` fo
   (0: the value is a float64, 1: an int64), value, time (float64 seconds since the epoch).
   The file is a shared memory map, so a record is in the kernel's page cache the moment
   ``log_scalar`` returns: it survives a SIGKILL of the writer, and logging costs no system
-  call. The unused tail is zero bytes; a record with time 0 marks the end.
+  call. The unused tail is zero bytes; a record with time 0 marks the end. The map's space
+  is allocated for real (``posix_fallocate``) before it is used: a store into a page the
+  file system cannot back would kill the program with SIGBUS. When the disk is full the
+  writer stops recording, says so once on stderr, and the program goes on.
 
 Fixed-size records let the reader turn a whole file into columns with ``memoryview``
 slicing, in C: reading 100,000 scalars costs milliseconds, not a parse per line.
@@ -16,11 +19,13 @@ slicing, in C: reading 100,000 scalars costs milliseconds, not a parse per line.
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import operator
 import os
 import struct
+import sys
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +37,7 @@ _INT = struct.Struct("<qqqqd")
 RECORD = _FLOAT.size  # 40 bytes, 5 fields of 8
 _INITIAL_MAP = RECORD * 4096
 _INT64 = (-(2**63), 2**63 - 1)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 Series = dict[str, list[Any]]
 
@@ -71,18 +77,26 @@ class MetricWriter:
     """Appends the scalars of one process to its own memory-mapped record file."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.pid = os.getpid()
-        stem = folder / f"{self.pid}-{time.monotonic_ns()}"
-        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
-        self._names_fd = os.open(f"{stem}.names", flags | os.O_APPEND, 0o644)
-        self._fd = os.open(f"{stem}.bin", flags, 0o644)
-        self._size = _INITIAL_MAP
-        os.ftruncate(self._fd, self._size)
-        self._map = mmap.mmap(self._fd, self._size)
-        self._pos = 0
         self._index: dict[str, int] = {}
         self._steps: dict[str, int] = {}
+        self._pos = 0
+        self._size = 0
+        self._map: mmap.mmap | None = None
+        self._names_fd = self._fd = -1
+        self.dropped = 0  # values not recorded because the disk was full
+        stem = folder / f"{self.pid}-{time.monotonic_ns()}"
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._names_fd = os.open(f"{stem}.names", flags | os.O_APPEND, 0o644)
+            self._fd = os.open(f"{stem}.bin", flags, 0o644)
+            os.posix_fallocate(self._fd, 0, _INITIAL_MAP)
+        except OSError as err:
+            self._stop(err)
+            return
+        self._size = _INITIAL_MAP
+        self._map = mmap.mmap(self._fd, self._size)
 
     def log(self, name: str, value: Any, step: int | None = None) -> int:
         """Record ``value`` for metric ``name``; ``step`` defaults to the last step + 1."""
@@ -97,8 +111,10 @@ class MetricWriter:
         if not _INT64[0] <= step <= _INT64[1]:
             raise UsageError(f"log_scalar({name!r}, …, step={step}): the step is too large")
         self._steps[name] = step
-        if self._pos + RECORD > self._size:
-            self._grow()
+        if self._pos + RECORD > self._size and not self._grow():
+            self.dropped += 1
+            return step
+        assert self._map is not None
         if type(number) is int and _INT64[0] <= number <= _INT64[1]:
             _INT.pack_into(self._map, self._pos, index, step, 1, number, time.time())
         else:
@@ -110,23 +126,57 @@ class MetricWriter:
         if not isinstance(name, str) or not name:
             raise UsageError("log_scalar: the metric name must be a non-empty string")
         index = self._index[name] = len(self._index)
-        os.write(self._names_fd, (json.dumps(name) + "\n").encode())
+        if self._map is not None:
+            try:
+                os.write(self._names_fd, (json.dumps(name) + "\n").encode())
+            except OSError as err:
+                self._stop(err)
         return index
 
-    def _grow(self) -> None:
+    def _grow(self) -> bool:
+        """Double the file, its blocks allocated first; False once the disk is full."""
+        if self._map is None:
+            return False
+        try:
+            os.posix_fallocate(self._fd, 0, self._size * 2)
+        except OSError as err:
+            self._stop(err)
+            return False
         self._size *= 2
-        os.ftruncate(self._fd, self._size)
         self._map.resize(self._size)
+        return True
+
+    def _stop(self, err: OSError) -> None:
+        """Stop recording (the disk is full): one warning, and the program goes on."""
+        if err.errno not in _FULL:
+            raise err
+        if self._map is not None:
+            self._map.flush()
+            self._map.close()
+            self._map = None
+        self._size = self._pos
+        print(
+            f"gitxp: warning: the disk is full ({err.strerror}): metrics logged from now on "
+            "are not recorded; the program goes on",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         """Cut the file to what was written and release the map."""
-        if self._map.closed:
-            return
-        self._map.flush()
-        self._map.close()
-        os.ftruncate(self._fd, self._pos)
-        os.close(self._fd)
-        os.close(self._names_fd)
+        if self._map is not None:
+            self._map.flush()
+            self._map.close()
+            self._map = None
+        if self._fd >= 0:
+            try:
+                os.ftruncate(self._fd, self._pos)
+            except OSError:
+                pass  # the zero tail stays; readers stop at the first record with time 0
+            os.close(self._fd)
+        if self._names_fd >= 0:
+            os.close(self._names_fd)
+        self._fd = self._names_fd = -1
 
 
 class MetricsReader:

@@ -9,9 +9,11 @@ snapshot commit, and move the ref there with a compare-and-swap.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -19,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitxp.errors import UsageError
+from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
+from gitxp.git.retry import is_disk_full
 from gitxp.git.snapshot import Snapshot, take_snapshot
 from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
@@ -90,6 +93,7 @@ class Recorder:
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
         self._lock_fd: int | None = None
+        self._beat_warned: set[str] = set()
 
     # -- start -------------------------------------------------------------------
 
@@ -99,21 +103,30 @@ class Recorder:
         run_id = spec.run_id or new_run_id()
         if not is_run_id(run_id):
             raise UsageError(f"--id {run_id!r} is not a run id (26 characters of base32)")
+        taken = UsageError(f"run {run_id} already exists; choose another --id")
         if repo.ref_target(run_ref(run_id)) is not None:
-            raise UsageError(f"run {run_id} already exists; choose another --id")
+            raise taken
         started = time.time()
         # The spool is built and locked under a hidden name, then renamed into place: a
         # gitxp command running at the same moment must never see it unlocked (it would
-        # take it for the spool of a dead run and remove it).
+        # take it for the spool of a dead run and remove it). Two runs given the same
+        # --id at once race for that rename; the loser is told the run exists.
         root = spool_root(repo)
-        staging = Spool.create(root / f".new-{run_id}")
+        try:
+            staging = Spool.create(root / f".new-{run_id}-{os.getpid()}-{time.monotonic_ns()}")
+        except OSError as err:
+            if is_disk_full(err):
+                raise DiskFullError(DISK_FULL_MESSAGE) from None
+            raise
         lock_fd = _lock(staging.path, block=True)
         assert lock_fd is not None
         try:
             os.rename(staging.path, root / run_id)
-        except BaseException:
+        except BaseException as err:
             os.close(lock_fd)
             shutil.rmtree(staging.path, ignore_errors=True)
+            if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise taken from None
             raise
         spool = Spool(root / run_id)
         try:
@@ -189,7 +202,7 @@ class Recorder:
 
         def beat() -> None:
             while not self._beat_stop.wait(interval):
-                self.heartbeat()
+                self._safe_beat()
 
         self._beat_thread = threading.Thread(target=beat, name="gitxp-heartbeat", daemon=True)
         self._beat_thread.start()
@@ -197,6 +210,26 @@ class Recorder:
     def heartbeat(self) -> None:
         """Record what the run gathered so far, status RUNNING."""
         self._write("RUNNING", final=False)
+
+    def _safe_beat(self) -> None:
+        """A heartbeat that never raises: the next one tries again (one warning a kind)."""
+        try:
+            self.heartbeat()
+        except Exception as err:  # the thread must outlive a busy lock or a full disk
+            kind = type(err).__name__
+            if kind not in self._beat_warned:
+                self._beat_warned.add(kind)
+                print(
+                    f"gitxp: warning: heartbeat of run {self.run_id} failed ({err}); "
+                    "the run goes on and the next heartbeat tries again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    @property
+    def lock_fd(self) -> int | None:
+        """The fd holding the spool's lock: a child process given it keeps the run open."""
+        return self._lock_fd
 
     # -- end -----------------------------------------------------------------------
 
@@ -208,8 +241,13 @@ class Recorder:
         fail_trace: str | None = None,
         result: Any = None,
         has_result: bool = False,
-    ) -> str:
-        """Write the final record commit, release the run and remove its spool."""
+    ) -> str | None:
+        """Write the final record commit, release the run and remove its spool.
+
+        On a full disk the outcome stays in the spool (its ``outcome`` slot needs no new
+        space) and None is returned: the next gitxp command once there is space (or
+        ``gitxp recover``) records it.
+        """
         self._beat_stop.set()
         if self._beat_thread is not None:
             self._beat_thread.join()
@@ -220,21 +258,43 @@ class Recorder:
         if has_result:
             fields["result"] = result
         self.spool.event("end", **fields)
-        commit = self._write(status, final=True)
+        try:
+            commit = self._write(status, final=True)
+        except DiskFullError:
+            self._release(remove_spool=False)
+            print(
+                f"gitxp: warning: the disk is full: run {self.run_id} ended {status}; its "
+                "outcome is kept and recorded by the next gitxp command once there is space",
+                file=sys.stderr,
+                flush=True,
+            )
+            return None
         self._release(remove_spool=True)
         return commit
 
     def seal(self) -> str:
-        """Finish a run whose supervisor died, from what its spool holds."""
+        """Finish a run whose supervisor died, from what its spool holds; its final status.
+
+        Raises :class:`DiskFullError` (the spool kept, the lock released) on a full disk.
+        """
         state = SpoolState(meta=self.meta)
         read_events(self.spool.path, state)
-        if "end" in state.events:  # the run had ended; only its last commit was lost
-            commit = self._write(state.events["end"].get("status", "DIED"), final=True)
-            self._release(remove_spool=True)
-            return commit
-        return self.finish(
-            "DIED", fail_trace="the process recording this run stopped before the run ended"
-        )
+        end = state.events.get("end")
+        status = str(end.get("status") or "DIED") if end else "DIED"
+        try:
+            if end is None:
+                self.spool.event(
+                    "end",
+                    status="DIED",
+                    exit_code=None,
+                    fail_trace="the process recording this run stopped before the run ended",
+                )
+            self._write(status, final=True)
+        except BaseException:
+            self._release(remove_spool=False)
+            raise
+        self._release(remove_spool=True)
+        return status
 
     def usage_error(self) -> str | None:
         """The message of a usage error the run's code reported (``usage_error`` event)."""
@@ -442,11 +502,22 @@ def _remove_if_abandoned(path: Path, age: float = 3600.0) -> None:
         os.close(fd)
 
 
-def seal_dead_runs(repo: GitRepo) -> list[str]:
-    """Seal every run whose supervisor died: status DIED, everything in its spool kept.
+@dataclass(frozen=True)
+class SealedRun:
+    """A run :func:`seal_dead_runs` found: its final status, or None (the disk is full)."""
 
-    Called at the start of every gitxp command that reads runs, and by ``gitxp recover``.
-    Returns the ids of the runs sealed.
+    run_id: str
+    status: str | None
+
+
+def seal_dead_runs(repo: GitRepo) -> list[SealedRun]:
+    """Seal every run whose processes all ended: everything in its spool kept.
+
+    A run is sealed once no process holds its spool's lock: not the supervisor, and not
+    the child it was started with (it holds the lock too, so a child whose supervisor
+    was killed keeps writing until it ends). Its status is the outcome it recorded, or
+    DIED. Called at the start of every gitxp command that reads runs, and by ``gitxp
+    recover``. On a full disk the runs stay as they are (status None) and reading goes on.
     """
     root = spool_root(repo)
     try:
@@ -458,9 +529,15 @@ def seal_dead_runs(repo: GitRepo) -> list[str]:
         if name.startswith("."):  # a spool being created or removed right now
             _remove_if_abandoned(root / name)
             continue
-        recorder = reopen(repo, root / name)
-        if recorder is None:
-            continue
-        recorder.seal()
-        sealed.append(recorder.run_id)
+        try:
+            recorder = reopen(repo, root / name)
+            if recorder is None:
+                continue
+            sealed.append(SealedRun(recorder.run_id, recorder.seal()))
+        except DiskFullError:
+            sealed.append(SealedRun(name, None))
+        except OSError as err:
+            if not is_disk_full(err):
+                raise
+            sealed.append(SealedRun(name, None))
     return sealed

@@ -11,6 +11,12 @@ every record it finished writing:
   ``log_scalar`` returns.
 - ``output.log``: the captured stdout/stderr bytes, as the terminal received them.
 - ``artifacts/``: copies of the files added as artifacts.
+- ``outcome``: 48 KiB allocated when the run starts, for the events that decide how a run
+  is recorded (``end``, ``result``, ``failure``) when ``events.jsonl`` cannot grow because
+  the disk is full: each has a slot, rewritten in place, so it needs no new space.
+
+A full disk never raises into the run's code: what cannot be written is dropped with one
+warning on stderr (the outcome goes to its slot), and the program goes on.
 
 This module is imported by the processes of a run to log: it uses the standard library
 only, and never git.
@@ -18,9 +24,11 @@ only, and never git.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +41,23 @@ SPOOL_ENV = "GITXP_SPOOL"
 RUN_ID_ENV = "GITXP_RUN_ID"
 CONFIG_ENV = "GITXP_CONFIG"
 RESERVED_ARTIFACT_NAMES = frozenset({"run.json", "config.yaml", "metrics.json", "output.log"})
+OUTCOME_FILE = "outcome"
+_SLOT = 16384
+_SLOTS = {"end": 0, "result": 1, "failure": 2}
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(err: OSError) -> bool:
+    """Whether ``err`` says the disk (or the user's quota) is full."""
+    return err.errno in _FULL
+
+
+def _warn_full(what: str, err: OSError) -> None:
+    print(
+        f"gitxp: warning: the disk is full ({err.strerror}): {what}; the program goes on",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def to_jsonable(value: Any) -> Any:
@@ -65,12 +90,18 @@ class Spool:
         self._writer: MetricWriter | None = None
         self._events_fd: int | None = None
         self._events_pid = 0
+        self._full_warned = False
 
     @classmethod
     def create(cls, path: Path) -> Spool:
         """Make a new, empty spool folder (its sub-folders are made when first written)."""
         path.mkdir(parents=True)
         (path / "output.log").touch()
+        fd = os.open(path / OUTCOME_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.posix_fallocate(fd, 0, _SLOT * len(_SLOTS))
+        finally:
+            os.close(fd)
         return cls(path)
 
     def write_meta(self, meta: dict[str, Any]) -> None:
@@ -100,7 +131,39 @@ class Spool:
             self._events_fd = os.open(self.path / "events.jsonl", flags, 0o644)
             self._events_pid = os.getpid()
         record = {"kind": kind, "time": time.time(), **to_jsonable(fields)}
-        os.write(self._events_fd, (json.dumps(record) + "\n").encode())
+        line = (json.dumps(record) + "\n").encode()
+        try:
+            os.write(self._events_fd, line)
+        except OSError as err:
+            if not disk_full(err):
+                raise
+            if kind not in _SLOTS or not self._keep(kind, record):
+                self._full(f"the run's {kind} is not recorded", err)
+
+    def _keep(self, kind: str, record: dict[str, Any]) -> bool:
+        """Write ``record`` into its slot of the ``outcome`` file (space allocated already)."""
+        data = json.dumps(record).encode()
+        if len(data) >= _SLOT and isinstance(record.get("fail_trace"), str):
+            record = {**record, "fail_trace": record["fail_trace"][-(_SLOT // 2) :]}
+            data = json.dumps(record).encode()
+        if len(data) >= _SLOT:
+            return False
+        try:
+            fd = os.open(self.path / OUTCOME_FILE, os.O_WRONLY)
+        except OSError:
+            return False
+        try:
+            os.pwrite(fd, data + b"\n" + bytes(_SLOT - len(data) - 1), _SLOTS[kind] * _SLOT)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def _full(self, what: str, err: OSError) -> None:
+        if not self._full_warned:
+            self._full_warned = True
+            _warn_full(what, err)
 
     def add_artifact(
         self,
@@ -118,8 +181,15 @@ class Spool:
         if clean.is_absolute() or ".." in clean.parts or not clean.parts:
             raise UsageError(f"add_artifact: name {name!r} must be a relative path inside the run")
         target = self.path / "artifacts" / clean
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        except OSError as err:
+            if not disk_full(err):
+                raise
+            target.unlink(missing_ok=True)
+            self._full(f"artifact {clean.as_posix()} is not recorded", err)
+            return clean.as_posix()
         self.event(
             "artifact",
             name=clean.as_posix(),
@@ -173,4 +243,27 @@ def read_events(path: Path, state: SpoolState) -> None:
         elif kind == "info":
             state.events.setdefault("info", {}).update(event.get("value") or {})
         elif isinstance(kind, str):
+            state.events[kind] = event
+    _read_outcome(path, state)
+
+
+def _read_outcome(path: Path, state: SpoolState) -> None:
+    """Fold in the slots of the ``outcome`` file that are newer than their events."""
+    try:
+        raw = (path / OUTCOME_FILE).read_bytes()
+    except OSError:
+        return
+    for kind, slot in _SLOTS.items():
+        text = raw[slot * _SLOT : (slot + 1) * _SLOT].split(b"\n", 1)[0]
+        if not text.strip(b"\0"):
+            continue
+        try:
+            event = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        event.pop("kind", None)
+        known = state.events.get(kind)
+        if known is None or known.get("time", 0) < event.get("time", 0):
             state.events[kind] = event

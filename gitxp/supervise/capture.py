@@ -14,7 +14,10 @@ streams are polled together, so their relative order is kept to within one read.
 does no output processing: the log holds the exact bytes written (``\\n``, not ``\\r\\n``).
 
 Copying goes on after the producer ends until every stream is at EOF or, if a background
-grandchild still holds one open, until 0.2 s pass without output (5 s at most).
+grandchild still holds one open, until 0.2 s pass without output (5 s at most). For a child
+process the copying runs in a forked helper process of its own, so output keeps reaching
+the terminal and the log (and the child never meets a broken pipe) even when the gitxp
+process is killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -242,11 +245,18 @@ def _terminal_delivers_sigint() -> bool:
 
 
 class _Forwarder:
-    """Forward SIGINT/SIGTERM (and window resizes) to the child while it runs."""
+    """Forward SIGINT/SIGTERM (and window resizes) to the child while it runs.
 
-    def __init__(self, channels: _Channels | None) -> None:
+    ``own_group``: the child runs in a process group of its own, so no signal sent to
+    gitxp's group reaches it and each one is forwarded exactly once. Otherwise (a terminal
+    whose foreground group is ours) a SIGINT is the terminal's Ctrl-C, which the child got
+    already: it is not forwarded.
+    """
+
+    def __init__(self, channels: _Channels | None, own_group: bool = False) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
         self.channels = channels
+        self.own_group = own_group
         self.interrupted = False
         self.early: list[int] = []
         self.saved: dict[int, Any] = {}
@@ -276,11 +286,10 @@ class _Forwarder:
             if self.channels is not None:
                 self.channels.resize()
             return
-        if signum == signal.SIGINT:
-            self.interrupted = True
+        self.interrupted = True
         if self.proc is None:
             self.early.append(signum)
-        elif signum != signal.SIGINT or not _terminal_delivers_sigint():
+        elif self.own_group or signum != signal.SIGINT or not _terminal_delivers_sigint():
             self.proc.send_signal(signum)
 
 
@@ -291,15 +300,19 @@ def run_command(
     cwd: str,
     log_path: Path,
     mode: str = "fd",
+    keep_fds: Sequence[int] = (),
 ) -> ChildResult:
     """Run ``argv`` with stdin inherited, teeing its stdout/stderr live to ours and the log.
 
-    The child stays in gitxp's process group, so a terminal Ctrl-C reaches it directly.
-    SIGINT/SIGTERM sent to gitxp are forwarded to the child, except a SIGINT while gitxp's
-    group is the terminal's foreground group: the terminal delivered that one to the child
-    already, and a second copy would break scripts that catch KeyboardInterrupt to save a
-    checkpoint (use SIGTERM to stop a foreground run from another shell).
-    Returns once the child has exited and its output is drained.
+    Signals reach the child once. When gitxp's process group is a terminal's foreground
+    group, the child stays in it, so a terminal Ctrl-C reaches it directly (and is not
+    forwarded again). Otherwise (no terminal: process managers, schedulers, ``&``) the
+    child gets a process group of its own, and every SIGINT/SIGTERM gitxp receives, sent
+    to gitxp alone or to its whole group, is forwarded to the child exactly once; a
+    script that catches KeyboardInterrupt to save a checkpoint is never interrupted in
+    its handler by a second copy. ``interrupted`` is true when gitxp got either signal.
+    ``keep_fds`` stay open in the child (the spool's lock). Returns once the child has
+    exited and its output is drained.
     """
     _check_mode(mode)
     if isinstance(argv, (str, bytes)):
@@ -314,41 +327,101 @@ def run_command(
     chans: _Channels | None = None
     fwd: _Forwarder | None = None
     proc: subprocess.Popen[bytes] | None = None
-    pidfd: int | None = None
+    own_group = not _terminal_delivers_sigint()
+    pump: int | None = None
     try:
         chans = _Channels() if mode != "no" else None
-        fwd = _Forwarder(chans)
-        proc = _spawn(args, env, cwd, chans)
+        fwd = _Forwarder(chans, own_group)
+        proc = _spawn(args, env, cwd, chans, keep_fds, own_group)
         fwd.started(proc)
         if chans is not None:
-            with contextlib.suppress(AttributeError, OSError):
-                pidfd = os.pidfd_open(proc.pid)  # becomes readable when the child exits
-            child = proc
-            poll = None if pidfd is not None else (lambda: child.poll() is not None)
-            _pump(chans.links, log_fd, 2, pidfd, poll)
-        returncode, interrupted = proc.wait(), fwd.interrupted
+            pump = _fork_pump(chans, log_fd, proc.pid, own_group)
+        returncode = proc.wait()
+        if pump is not None:
+            _wait_pid(pump)
+            pump = None
+        interrupted = fwd.interrupted
     except BaseException:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        if pump is not None:
+            _wait_pid(pump)
         raise
     finally:
         if fwd is not None:
             fwd.restore()
         if chans is not None:
             chans.close_all()
-        _close(log_fd, pidfd)
+        _close(log_fd)
     if returncode < 0:
         return ChildResult(128 - returncode, -returncode, interrupted)
     return ChildResult(returncode, None, interrupted)
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _fork_pump(chans: _Channels, log_fd: int | None, child: int, own_group: bool) -> int:
+    """Copy the child's output in a helper process that outlives a killed gitxp.
+
+    The helper ignores the signals that stop a run (it ends when the output does), joins
+    the child's process group when the child has one, and holds the spool's lock like
+    the child. gitxp keeps only the pty masters (to pass on window sizes).
+    """
+    _flush_std()
+    pid = os.fork()
+    if pid == 0:  # the helper: nothing but system calls until _exit
+        try:
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+            if own_group:
+                with contextlib.suppress(OSError):
+                    os.setpgid(0, child)
+            pidfd = None
+            with contextlib.suppress(AttributeError, OSError):
+                pidfd = os.pidfd_open(child)  # readable when the child exits
+            poll = None if pidfd is not None else (lambda: not _alive(child))
+            _pump(chans.links, log_fd, 2, pidfd, poll)
+        finally:
+            os._exit(0)
+    masters = {master for master, _ in chans.masters}
+    _close(*(read_end for read_end, _ in chans.links if read_end not in masters))
+    chans.links = [(read_end, target) for read_end, target in chans.links if read_end in masters]
+    return pid
+
+
+def _wait_pid(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
 def _spawn(
-    args: list[str], env: Mapping[str, str], cwd: str, chans: _Channels | None
+    args: list[str],
+    env: Mapping[str, str],
+    cwd: str,
+    chans: _Channels | None,
+    keep_fds: Sequence[int] = (),
+    own_group: bool = False,
 ) -> subprocess.Popen[bytes]:
     out, err = (chans.producer[1], chans.producer[2]) if chans is not None else (None, None)
     try:
-        return subprocess.Popen(args, env=dict(env), cwd=cwd, stdout=out, stderr=err)
+        return subprocess.Popen(
+            args,
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=err,
+            pass_fds=tuple(keep_fds),
+            process_group=0 if own_group else None,
+        )
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename not in (None, args[0]) else ""
         raise CommandStartError(f"cannot run {args[0]!r}: {exc.strerror}{where}", exc) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
 from gitxp.supervise.capture import run_command
 
 WITH_ENV = "GITXP_WITH"
+# A child killed by one of these was stopped (Ctrl-C, scancel, docker stop): INTERRUPTED.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CAPTURE_MODES = ("no", "sys", "fd")
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 STARTUP_DIR = Path(__file__).resolve().parent / "startup"  # holds our sitecustomize.py
@@ -212,6 +215,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
             cwd=options.cwd or os.getcwd(),
             log_path=recorder.spool.output_path,
             mode=options.capture,
+            keep_fds=[fd] if (fd := recorder.lock_fd) is not None else [],
         )
     except OSError as err:
         recorder.finish("FAILED", exit_code=127, fail_trace=f"could not start: {err}")
@@ -226,7 +230,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         return result.returncode
     if result.returncode == 0:
         status = "COMPLETED"
-    elif result.interrupted:
+    elif result.interrupted or result.signal in _STOP_SIGNALS:
         status = "INTERRUPTED"
     else:
         status = "FAILED"
@@ -237,5 +241,6 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
             trace += f" (killed by signal {result.signal})"
     commit = recorder.finish(status, exit_code=result.returncode, fail_trace=trace)
     print(f"gitxp: run {recorder.run_id} {status}", file=sys.stderr, flush=True)
-    finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
+    if commit is not None:
+        finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
     return result.returncode

@@ -248,7 +248,25 @@ def test_sigterm_to_parent_is_forwarded(tmp_path: Path) -> None:
     assert parent.stdout.readline() == b"ready\n"
     parent.send_signal(signal.SIGTERM)
     out, _ = parent.communicate(timeout=15)
-    assert b"RESULT 143 15 False\n" in out  # child died of SIGTERM; the parent carried on
+    assert b"RESULT 143 15 True\n" in out  # child died of SIGTERM; the parent carried on
+
+
+def test_sigint_to_the_whole_group_without_a_terminal_reaches_the_child_once(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "out.log"
+    parent = subprocess.Popen(
+        [PY, "-c", textwrap.dedent(PARENT.format(log=str(log)))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # no terminal: a process manager signals the whole group
+    )
+    assert parent.stdout is not None
+    assert parent.stdout.readline() == b"ready\n"
+    os.killpg(parent.pid, signal.SIGINT)
+    out, err = parent.communicate(timeout=15)
+    assert b"child saw 1 SIGINT tty=False,False\n" in out, err
+    assert b"RESULT 0 None True\n" in out
 
 
 def test_pty_when_stdout_is_a_terminal_and_ctrl_c_is_delivered_once(tmp_path: Path) -> None:
