@@ -167,7 +167,7 @@ class BoardServer(ThreadingHTTPServer):
             return
         try:
             self._sealed_at = now
-            from gitxp.store.recorder import seal_dead_runs
+            from gitxp.store.sealing import seal_dead_runs
 
             seal_dead_runs(self.repo())
         except GitxpError:

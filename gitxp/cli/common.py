@@ -17,7 +17,7 @@ def open_repo(seal: bool = True) -> GitRepo:
     """The repository around the current directory, with dead runs sealed first."""
     repo = GitRepo(os.getcwd())
     if seal:
-        from gitxp.store.recorder import seal_dead_runs
+        from gitxp.store.sealing import seal_dead_runs
 
         for run in seal_dead_runs(repo):
             if run.status is None:

@@ -170,7 +170,7 @@ def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int) -> Non
 def recover() -> None:
     """Seal runs whose recording process died (status DIED unless they recorded their
     outcome), keeping all they logged."""
-    from gitxp.store.recorder import seal_dead_runs
+    from gitxp.store.sealing import seal_dead_runs
 
     sealed = seal_dead_runs(open_repo(seal=False))
     for run in sealed:

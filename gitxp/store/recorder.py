@@ -10,7 +10,6 @@ snapshot commit, and move the ref there with a compare-and-swap.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import shutil
 import sys
@@ -30,7 +29,7 @@ from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
 from gitxp.store.metricfile import MetricsReader
-from gitxp.store.spool import USAGE_ERROR, Spool, SpoolState, read_events, read_meta
+from gitxp.store.spool import USAGE_ERROR, Spool, SpoolState, lock_spool, read_events
 from gitxp.store.textlog import LogCleaner
 
 DEFAULT_BEAT_INTERVAL = 10.0
@@ -75,7 +74,14 @@ def run_ref(run_id: str) -> str:
 class Recorder:
     """Writes one run's snapshot and record commits; the only writer of its ref."""
 
-    def __init__(self, repo: GitRepo, spool: Spool, meta: dict[str, Any], head: str) -> None:
+    def __init__(
+        self,
+        repo: GitRepo,
+        spool: Spool,
+        meta: dict[str, Any],
+        head: str,
+        lock_fd: int | None = None,
+    ) -> None:
         self.repo = repo
         self.spool = spool
         self.meta = meta
@@ -92,7 +98,7 @@ class Recorder:
         self._write_lock = threading.Lock()
         self._beat_stop = threading.Event()
         self._beat_thread: threading.Thread | None = None
-        self._lock_fd: int | None = None
+        self._lock_fd = lock_fd
         self._beat_warned: set[str] = set()
 
     # -- start -------------------------------------------------------------------
@@ -118,7 +124,7 @@ class Recorder:
             if is_disk_full(err):
                 raise DiskFullError(DISK_FULL_MESSAGE) from None
             raise
-        lock_fd = _lock(staging.path, block=True)
+        lock_fd = lock_spool(staging.path, block=True)
         assert lock_fd is not None
         try:
             os.rename(staging.path, root / run_id)
@@ -189,9 +195,7 @@ class Recorder:
             repo.create_ref(run_ref(run_id), commit)
         except RefConflictError:
             raise UsageError(f"run {run_id} already exists; choose another --id") from None
-        recorder = cls(repo, spool, meta, commit)
-        recorder._lock_fd = lock_fd
-        return recorder
+        return cls(repo, spool, meta, commit, lock_fd)
 
     # -- heartbeats ----------------------------------------------------------------
 
@@ -450,94 +454,3 @@ def _utf8_boundary(data: bytes) -> int:
             need = 1 if byte < 0x80 else 2 if byte >> 5 == 6 else 3 if byte >> 4 == 14 else 4
             return len(data) if need <= back else len(data) - back
     return len(data)
-
-
-def _lock(spool_path: Path, block: bool) -> int | None:
-    """Hold the spool's lock (released by the kernel when the holder dies), or None."""
-    try:
-        fd = os.open(spool_path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    except FileNotFoundError:  # the spool was removed meanwhile: its run has ended
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
-    """A recorder for a spool whose supervisor is gone, or None if it is still alive.
-
-    A spool whose run never got its ref (the supervisor died during the pre-run hook)
-    is removed: nothing of the user's code ran yet.
-    """
-    fd = _lock(spool_path, block=False)
-    if fd is None:
-        return None
-    try:
-        meta = read_meta(spool_path)
-    except (OSError, ValueError):
-        meta = None
-    head = repo.ref_target(run_ref(meta["run"]["id"])) if meta else None
-    if meta is None or head is None:
-        os.close(fd)
-        shutil.rmtree(spool_path, ignore_errors=True)
-        return None
-    recorder = Recorder(repo, Spool(spool_path), meta, head)
-    recorder._lock_fd = fd
-    return recorder
-
-
-def _remove_if_abandoned(path: Path, age: float = 3600.0) -> None:
-    """Remove a hidden spool left behind by a process killed while creating or removing it."""
-    try:
-        if time.time() - path.stat().st_mtime < age:
-            return
-    except OSError:
-        return
-    fd = _lock(path, block=False)
-    if fd is not None:
-        shutil.rmtree(path, ignore_errors=True)
-        os.close(fd)
-
-
-@dataclass(frozen=True)
-class SealedRun:
-    """A run :func:`seal_dead_runs` found: its final status, or None (the disk is full)."""
-
-    run_id: str
-    status: str | None
-
-
-def seal_dead_runs(repo: GitRepo) -> list[SealedRun]:
-    """Seal every run whose processes all ended: everything in its spool kept.
-
-    A run is sealed once no process holds its spool's lock: not the supervisor, and not
-    the child it was started with (it holds the lock too, so a child whose supervisor
-    was killed keeps writing until it ends). Its status is the outcome it recorded, or
-    DIED. Called at the start of every gitxp command that reads runs, and by ``gitxp
-    recover``. On a full disk the runs stay as they are (status None) and reading goes on.
-    """
-    root = spool_root(repo)
-    try:
-        names = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return []
-    sealed = []
-    for name in names:
-        if name.startswith("."):  # a spool being created or removed right now
-            _remove_if_abandoned(root / name)
-            continue
-        try:
-            recorder = reopen(repo, root / name)
-            if recorder is None:
-                continue
-            sealed.append(SealedRun(recorder.run_id, recorder.seal()))
-        except DiskFullError:
-            sealed.append(SealedRun(name, None))
-        except OSError as err:
-            if not is_disk_full(err):
-                raise
-            sealed.append(SealedRun(name, None))
-    return sealed

@@ -25,6 +25,7 @@ only, and never git.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -207,6 +208,20 @@ class Spool:
         if self._events_fd is not None and self._events_pid == os.getpid():
             os.close(self._events_fd)
         self._events_fd = None
+
+
+def lock_spool(spool_path: Path, block: bool) -> int | None:
+    """Hold the spool's lock (released by the kernel when the holder dies), or None."""
+    try:
+        fd = os.open(spool_path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # the spool was removed meanwhile: its run has ended
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if block else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
 
 
 @dataclass

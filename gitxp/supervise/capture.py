@@ -37,10 +37,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO, cast
 
 from gitxp.errors import UsageError
+from gitxp.supervise.signals import Forwarder, terminal_delivers_sigint
 
 __all__ = ["MODES", "ChildResult", "CommandStartError", "FdTee", "run_command"]
 
@@ -230,69 +230,6 @@ def _pump(
         sel.close()
 
 
-def _terminal_delivers_sigint() -> bool:
-    """Whether a terminal Ctrl-C reaches our process group (so it reached the child too)."""
-    try:
-        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        return os.tcgetpgrp(fd) == os.getpgrp()
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-class _Forwarder:
-    """Forward SIGINT/SIGTERM (and window resizes) to the child while it runs.
-
-    ``own_group``: the child runs in a process group of its own, so no signal sent to
-    gitxp's group reaches it and each one is forwarded exactly once. Otherwise (a terminal
-    whose foreground group is ours) a SIGINT is the terminal's Ctrl-C, which the child got
-    already: it is not forwarded.
-    """
-
-    def __init__(self, channels: _Channels | None, own_group: bool = False) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.channels = channels
-        self.own_group = own_group
-        self.interrupted = False
-        self.early: list[int] = []
-        self.saved: dict[int, Any] = {}
-        if threading.current_thread() is not threading.main_thread():
-            return  # Python runs signal handlers in the main thread only
-        wanted = [signal.SIGINT, signal.SIGTERM]
-        if channels is not None and channels.masters:
-            wanted.append(signal.SIGWINCH)
-        for signum in wanted:
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, `cmd &`: inherit that
-                self.saved[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        """Put the previous handlers back."""
-        for signum, handler in self.saved.items():
-            signal.signal(signum, handler)
-        self.saved.clear()
-
-    def started(self, proc: subprocess.Popen[bytes]) -> None:
-        """Record the child and deliver signals that arrived while it was starting."""
-        self.proc = proc
-        for signum in self.early:
-            proc.send_signal(signum)  # a no-op once the child has been reaped
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGWINCH:
-            if self.channels is not None:
-                self.channels.resize()
-            return
-        self.interrupted = True
-        if self.proc is None:
-            self.early.append(signum)
-        elif self.own_group or signum != signal.SIGINT or not _terminal_delivers_sigint():
-            self.proc.send_signal(signum)
-
-
 def run_command(
     argv: Sequence[str],
     *,
@@ -325,13 +262,13 @@ def run_command(
         _fill_closed_std_fds()
     log_fd = _open_log(log_path) if mode != "no" else None
     chans: _Channels | None = None
-    fwd: _Forwarder | None = None
+    fwd: Forwarder | None = None
     proc: subprocess.Popen[bytes] | None = None
-    own_group = not _terminal_delivers_sigint()
+    own_group = not terminal_delivers_sigint()
     pump: int | None = None
     try:
         chans = _Channels() if mode != "no" else None
-        fwd = _Forwarder(chans, own_group)
+        fwd = Forwarder(chans.resize if chans is not None and chans.masters else None, own_group)
         proc = _spawn(args, env, cwd, chans, keep_fds, own_group)
         fwd.started(proc)
         if chans is not None:
