@@ -2,22 +2,24 @@
 
 Writes N finished runs (config, 3 metrics of 100 steps each; ``benchmarks/query.py``'s
 generator, the Recorder's format) into a new repository, starts the board's server in
-this process on 127.0.0.1 and times, as a browser would ask (median of ``--repeat``):
+this process on 127.0.0.1 and times, as the page asks (median of ``--repeat``, with the
+spread):
 
-- ``/api/runs`` cold: the query cache deleted and a fresh server, so every run is read
-  from git; warm: cache and server up to date; unchanged: an auto-refresh poll whose
-  list did not change; ``where``: a filter through the query layer (pandas);
-- one run's page data and its metric series;
+- the list's first page (``/api/runs?limit=200``) cold (the query cache deleted and a
+  fresh server: every run read from git) and warm; an auto-refresh poll whose page did
+  not change; a page deep in the list (as scrolled to); sorted by a config column;
+  filtered by a ``where`` expression (pandas);
+- one run's page data and its metric series (downsampled to 1,000 buckets);
 
 then, unless ``--no-browser``, in headless Chromium (``/usr/bin/chromium`` through
-Playwright): loading the list page until its table is drawn (the first 200 rows; more
-are drawn as it is scrolled), re-sorting the table by a column (click to rows sorted,
-drawn and laid out), and drawing all N rows (the "more" button clicked to the end).
+Playwright): loading the list page until its first rows are drawn, re-sorting by a
+column (click to rows drawn), and scrolling to the middle of the list until the rows
+there are fetched and drawn.
 
 Usage::
 
-    python benchmarks/board.py                      # 1,000 runs, 5 rounds
-    python benchmarks/board.py --runs 5000 --repeat 3 --keep /tmp/board-bench
+    python benchmarks/board.py                      # 20,000 runs, 5 rounds
+    python benchmarks/board.py --runs 2000 --repeat 3 --keep /tmp/board-bench
 """
 
 from __future__ import annotations
@@ -99,74 +101,96 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - began
 
 
-def median_of(repeat: int, action: Callable[[], Any]) -> float:
-    times = [timed(action) for _ in range(repeat)]
-    return statistics.median(times)
+def spread(times: list[float]) -> tuple[float, float, float]:
+    """Median, lowest and highest of ``times``."""
+    return statistics.median(times), min(times), max(times)
 
 
-def measure_server(path: Path, repeat: int) -> dict[str, float]:
+def passes(repeat: int, action: Callable[[], Any]) -> tuple[float, float, float]:
+    return spread([timed(action) for _ in range(repeat)])
+
+
+def measure_server(path: Path, repeat: int) -> dict[str, Any]:
     repo = GitRepo(path)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
+    first = "/api/runs?limit=200"
     cold = []
     for _ in range(repeat):
         cache_path(repo).unlink(missing_ok=True)
         served = Served(path)
-        cold.append(timed(lambda s=served: s.get("/api/runs")))
+        cold.append(timed(lambda s=served: s.get(first)))
         served.stop()
-    out["list, cold (no cache)"] = statistics.median(cold)
+    out["list, first page, cold (no cache)"] = spread(cold)
     served = Served(path)
     try:
-        body = served.get("/api/runs")
-        out["list, warm"] = median_of(repeat, lambda: served.get("/api/runs"))
+        body = served.get(first)
+        time.sleep(2.1)  # the refs' stamp is trusted once it is older than 2 s
+        served.get(first)
+        out["list, first page, warm"] = passes(repeat, lambda: served.get(first))
+        out["list payload, first page, gzip (KiB)"] = served.sent / 1024
         version = body.split(b'"version":"', 1)[1].split(b'"', 1)[0].decode()
-        out["list, unchanged (auto-refresh poll)"] = median_of(
-            repeat, lambda: served.get(f"/api/runs?known={version}")
+        out["list, unchanged (auto-refresh poll)"] = passes(
+            repeat, lambda: served.get(f"{first}&known={version}")
         )
-        where = "/api/runs?where=config.lr%20%3E%200.01%20and%20metrics.loss.min%20%3C%200.5"
-        served.get(where)  # pandas imported once
-        out["list, where filter (warm)"] = median_of(repeat, lambda: served.get(where))
+        middle = len(repo.refs()) // 2 // 200 * 200
+        out["list, a page in the middle (scrolled to)"] = passes(
+            repeat, lambda: served.get(f"/api/runs?limit=200&offset={middle}")
+        )
+        out["list, sorted by config.lr"] = passes(
+            repeat, lambda: served.get(f"{first}&sort=config.lr")
+        )
+        where = f"{first}&where=config.lr%20%3E%200.01%20and%20metrics.loss.min%20%3C%200.5"
+        served.get(where)  # pandas imported and the frame built once
+        out["list, where filter (warm)"] = passes(repeat, lambda: served.get(where))
         run_id = sorted(repo.refs())[-1].rsplit("/", 1)[1]
-        out["one run's page"] = median_of(repeat, lambda: served.get(f"/api/runs/{run_id}"))
-        out["one run's metrics"] = median_of(
-            repeat, lambda: served.get(f"/api/metrics?runs={run_id}")
+        out["one run's page"] = passes(repeat, lambda: served.get(f"/api/runs/{run_id}"))
+        out["one run's metrics"] = passes(
+            repeat, lambda: served.get(f"/api/metrics?runs={run_id}&points=1000")
         )
-        out["list payload, raw (KiB)"] = len(served.get("/api/runs")) / 1024
-        out["list payload, gzip (KiB)"] = served.sent / 1024
     finally:
         served.stop()
     return out
 
 
-# Click a column header inside the page and time it until the table is sorted, drawn and
-# laid out (a layout forced by reading a size), without the test driver's own delays.
-RESORT = """() => {
+# Click a column header inside the page and time it until the table is drawn again (the
+# server sorts; the page marks each draw), without the test driver's own delays.
+RESORT = """() => new Promise((done) => {
     const began = performance.now();
+    performance.clearMarks('gitxp-list-rendered');
+    new PerformanceObserver((list, observer) => {
+        observer.disconnect();
+        requestAnimationFrame(() => done(performance.now() - began));
+    }).observe({ entryTypes: ['mark'] });
     document.querySelector("#runs th[data-column='config.lr']").click();
-    void document.querySelector("#runs").offsetHeight;
-    return performance.now() - began;
-}"""
-PAGE_ROWS = 200  # rows the list draws before it is scrolled (static/list.js)
+})"""
+# Scroll to the middle and time it until the rows there are fetched and drawn.
+SCROLL = """() => new Promise((done) => {
+    const box = document.querySelector('#table-box');
+    const began = performance.now();
+    box.scrollTop = box.scrollHeight / 2;
+    const look = () => {
+        const rows = [...document.querySelectorAll('#runs tr.row')];
+        const ready = rows.length && rows.every((r) => !r.classList.contains('loading'))
+            && rows.some((r) => r.offsetTop >= box.scrollTop);
+        if (ready) requestAnimationFrame(() => done(performance.now() - began));
+        else setTimeout(look, 5);
+    };
+    look();
+})"""
 
 
-def rows(page: Any, count: int) -> None:
-    """Wait until the run table has ``count`` rows."""
-    page.wait_for_function(
-        "(n) => document.querySelectorAll('#runs tbody tr').length === n", arg=count
-    )
+def first_rows(page: Any) -> float:
+    """Seconds from navigation to the first drawn rows (the page marks each draw)."""
+    page.wait_for_selector("#runs tbody tr.row:not(.loading)")
+    at = page.evaluate("performance.getEntriesByName('gitxp-list-rendered')[0].startTime")
+    return float(at) / 1000
 
 
-def mark(page: Any) -> float:
-    """When the list was last drawn (ms since the page started); clears the mark."""
-    at = page.evaluate("performance.getEntriesByName('gitxp-list-rendered').pop().startTime")
-    page.evaluate("performance.clearMarks('gitxp-list-rendered')")
-    return float(at)
-
-
-def measure_browser(path: Path, count: int, repeat: int, executable: str) -> dict[str, float]:
+def measure_browser(path: Path, count: int, repeat: int, executable: str) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     served = Served(path)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     try:
         with sync_playwright() as manager:
             profile = tempfile.mkdtemp(prefix="gitxp-bench-chromium-")
@@ -179,26 +203,20 @@ def measure_browser(path: Path, count: int, repeat: int, executable: str) -> dic
             )
             page = context.new_page()
             page.set_default_timeout(120_000)
-            loads, sorts, alls = [], [], []
-            first = min(count, PAGE_ROWS)
+            page.goto(served.base + "/#/")
+            first_rows(page)  # the server's table and the browser's cache warm
+            loads, sorts, scrolls = [], [], []
             for _ in range(repeat):
+                page.evaluate("localStorage.clear(); sessionStorage.clear()")
+                page.goto("about:blank")
                 page.goto(served.base + "/#/")
-                page.evaluate("localStorage.clear()")
-                page.reload()
-                rows(page, first)
-                loads.append(mark(page) / 1000)
+                loads.append(first_rows(page))
                 sorts.append(page.evaluate(RESORT) / 1000)
-                began = page.evaluate("performance.now()")
-                while page.is_visible("#more-rows"):
-                    page.click("#more-rows")
-                rows(page, count)
-                page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done()))")
-                alls.append((page.evaluate("performance.now()") - began) / 1000)
-            out[f"page load until the table is drawn (first {first} rows)"] = statistics.median(
-                loads
-            )
-            out["re-sort by a column (click to sorted, drawn, laid out)"] = statistics.median(sorts)
-            out[f"draw all {count} rows (click 'more' to the end)"] = statistics.median(alls)
+                scrolls.append(page.evaluate(SCROLL) / 1000)
+            out["page load until the first rows are drawn"] = spread(loads)
+            out["re-sort by a column (click to rows drawn)"] = spread(sorts)
+            out["scroll to the middle (rows fetched and drawn)"] = spread(scrolls)
+            out["rows in the page after scrolling"] = page.locator("#runs tbody tr.row").count()
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
     finally:
@@ -208,7 +226,7 @@ def measure_browser(path: Path, count: int, repeat: int, executable: str) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="Make the repository here and keep it.")
     parser.add_argument("--no-browser", action="store_true")
@@ -226,12 +244,17 @@ def main(argv: list[str] | None = None) -> int:
         results = measure_server(path, args.repeat)
         if not args.no_browser:
             results.update(measure_browser(path, args.runs, args.repeat, args.chromium))
-        print(f"\n{args.runs} runs, median of {args.repeat}\n")
-        print("| what | time |")
-        print("|---|---|")
+        print(f"\n{args.runs} runs, median of {args.repeat} passes (lowest–highest)\n")
+        print("| what | median | spread |")
+        print("|---|---|---|")
         for name, value in results.items():
-            shown = f"{value:.0f} KiB" if "KiB" in name else f"{value * 1000:.0f} ms"
-            print(f"| {name.replace(' (KiB)', '')} | {shown} |")
+            if isinstance(value, tuple):
+                mid, low, high = (v * 1000 for v in value)
+                print(f"| {name} | {mid:.0f} ms | {low:.0f}–{high:.0f} ms |")
+            elif "KiB" in name:
+                print(f"| {name.replace(' (KiB)', '')} | {value:.0f} KiB | |")
+            else:
+                print(f"| {name} | {value} | |")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -1,14 +1,17 @@
 """``gitxp board``: the runs of a repository in a web browser.
 
-A small web app served by the standard library's HTTP server: the run list (sort,
-filter with ``--where`` expressions, status, columns, auto-refresh), a page per run
-(config with docs, metrics charts, live output, artifacts, the snapshot's files and what
-was uncommitted), compare, tags and notes (git notes), and deleting runs. The page is
-hand-written HTML, CSS and JavaScript in ``static/``: nothing is loaded from elsewhere.
+A small web app served by the standard library's HTTP server: the run list (paged,
+sorted and filtered on the server with ``--where`` expressions, status, columns,
+auto-refresh), a page per run (config with docs, metrics charts, live output, artifacts,
+the snapshot's files and what was uncommitted), compare, analysis across runs, sweeps,
+tags and notes (git notes), and deleting runs. The page is HTML, CSS and JavaScript in
+``static/`` with Apache ECharts vendored in ``static/vendor/``: nothing is loaded from
+elsewhere.
 
 - :mod:`gitxp.board.server`: HTTP, routes and the safety checks.
-- :mod:`gitxp.board.views`: the JSON each route returns.
-- :mod:`gitxp.board.notes`: tags and notes as git notes on ``refs/notes/gitxp``.
+- :mod:`gitxp.board.views`: the JSON of each run's routes; :mod:`gitxp.board.listing`
+  the run list, :mod:`gitxp.board.series` metric series, :mod:`gitxp.board.analysis`
+  analysis across runs and sweeps.
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from typing import Any
 
 from gitxp.board.series import Window, downsample
 from gitxp.errors import RunNotFoundError, UsageError
-from gitxp.git.repo import GitRepo
+from gitxp.git.repo import RUNS_PREFIX, GitRepo
 from gitxp.query.listing import STALE_AFTER
+from gitxp.store.ids import is_run_id
 from gitxp.store.notes import NotesIndex
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
@@ -57,7 +58,17 @@ def display_status(info: Mapping[str, Any], now: float | None = None) -> str:
 
 def load(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRecord:
     """The run named ``spec``."""
-    return RunRecord.load(repo, resolve(repo, spec, runs))
+    return RunRecord.load(repo, find(repo, spec, runs))
+
+
+def find(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRef:
+    """The run named ``spec``: a full run id (what the page sends) is looked up as its ref
+    alone, without listing 20,000 refs; anything else as :func:`resolve` names it."""
+    if is_run_id(spec):
+        target = repo.ref_target(RUNS_PREFIX + spec)
+        if target is not None:
+            return RunRef(spec, RUNS_PREFIX + spec, target)
+    return resolve(repo, spec, runs)
 
 
 def run_page(repo: GitRepo, notes: NotesIndex, spec: str) -> dict[str, Any]:
@@ -153,10 +164,9 @@ def metrics_of(repo: GitRepo, specs: list[str], window: Window | None = None) ->
     ``window`` by :func:`gitxp.board.series.downsample` (with its total and summary)."""
     from gitxp.query.frames import read_metrics
 
-    runs = list_runs(repo)
     out: dict[str, Any] = {}
     for spec in specs[:MAX_COMPARE]:
-        ref = resolve(repo, spec, runs)
+        ref = find(repo, spec)
         series = read_metrics(repo, ref.commit)
         out[ref.id] = {
             name: downsample(s, window or Window()) for name, s in sorted(series.items())
@@ -301,8 +311,7 @@ def compare(repo: GitRepo, specs: list[str]) -> dict[str, Any]:
         raise UsageError("choose two or more runs to compare")
     if len(specs) > MAX_COMPARE:
         raise UsageError(f"compare at most {MAX_COMPARE} runs at once")
-    runs = list_runs(repo)
-    recs = list({r.ref.id: r for r in (load(repo, s, runs) for s in specs)}.values())
+    recs = list({r.ref.id: r for r in (load(repo, s) for s in specs)}.values())
     flats = [dict(flatten(r.config)) for r in recs]
     keys = sorted(set().union(*flats))
     rows = []
@@ -347,8 +356,7 @@ def pair_diff(repo: GitRepo, spec_a: str, spec_b: str) -> dict[str, Any]:
     """Run ``a`` against run ``b``: :func:`gitxp.query.diff.run_diff` plus the output diff."""
     from gitxp.query.diff import run_diff
 
-    runs = list_runs(repo)
-    a, b = load(repo, spec_a, runs), load(repo, spec_b, runs)
+    a, b = load(repo, spec_a), load(repo, spec_b)
     data = run_diff(repo, a, b, patch=True)
     code = data["code"]
     patch = str(code.get("patch") or "")

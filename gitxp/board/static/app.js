@@ -4,10 +4,16 @@
 
 import { clear } from "./util.js";
 import { mountList } from "./list.js";
-import { mountRun } from "./run.js";
-import { mountCompare } from "./compare.js";
-import { mountAnalysis } from "./analysis.js";
-import { mountSweep } from "./sweep.js";
+
+// The views with charts load the charting library (1 MB): only when first opened, so the
+// run list is on screen without it.
+const VIEWS = {
+  run: () => import("./run.js").then((m) => (w) => m.mountRun(main, w.id, w.tab)),
+  compare: () => import("./compare.js").then((m) => (w) => m.mountCompare(main, w.ids, w.tab)),
+  analyze: () => import("./analysis.js").then((m) => () => m.mountAnalysis(main)),
+  sweep: () => import("./sweep.js").then((m) => (w) => m.mountSweep(main, w.id)),
+};
+let routing = 0;
 
 const main = document.getElementById("main");
 let current = null;
@@ -26,22 +32,20 @@ function parse() {
 
 const TITLES = { compare: "compare", analyze: "analysis", sweep: "sweep", list: "runs" };
 
-function route() {
+async function route() {
   const where = parse();
+  const mine = ++routing;
   if (current && current.kind === where.kind && current.view.route) {
     const same = where.kind === "run"
       ? current.view.route(where.id, where.tab)
       : where.kind === "compare" && current.view.route(where.ids, where.tab);
     if (same) return;
   }
+  const mount = where.kind === "list" ? null : await VIEWS[where.kind]();
+  if (mine !== routing) return; // another route began meanwhile
   if (current) current.view.destroy();
   clear(main);
-  let view;
-  if (where.kind === "run") view = mountRun(main, where.id, where.tab);
-  else if (where.kind === "compare") view = mountCompare(main, where.ids, where.tab);
-  else if (where.kind === "analyze") view = mountAnalysis(main);
-  else if (where.kind === "sweep") view = mountSweep(main, where.id);
-  else view = { destroy: mountList(main) };
+  const view = mount ? mount(where) : { destroy: mountList(main) };
   current = { kind: where.kind, view };
   document.title = where.kind === "run" ? `run ${where.id.slice(0, 10)} · gitxp board` : `${TITLES[where.kind]} · gitxp board`;
   window.scrollTo(0, 0);
