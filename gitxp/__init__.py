@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "log_scalar": "gitxp.api",
     "add_artifact": "gitxp.api",
+    "use_artifact": "gitxp.api",
     "set_result": "gitxp.api",
     "add_info": "gitxp.api",
     "previous_artifacts": "gitxp.api",

@@ -74,6 +74,23 @@ def add_artifact(
     return spool.add_artifact(filename, name, metadata, content_type)
 
 
+def use_artifact(run: str, path: str) -> Path:
+    """Artifact ``path`` of another ``run`` as an input of this one: a read-only file.
+
+    The use is recorded (``run.json`` ``uses``, and the producer's commit becomes a parent
+    of this run's record commit), so ``gitxp lineage`` can follow it. Outside a run the
+    file is still returned.
+    """
+    from gitxp.git.repo import GitRepo
+    from gitxp.store.uses import take_artifact
+
+    use, target = take_artifact(GitRepo(os.getcwd()), run, path)
+    spool = current_spool()
+    if spool is not None:
+        spool.event("use", **use)
+    return target
+
+
 def set_result(value: Any) -> None:
     """Set the run's result (may be called again; the last value wins)."""
     spool = _spool_or_warn("set_result")

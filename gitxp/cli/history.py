@@ -196,3 +196,22 @@ def gc(
             return
         click.echo(f"deleted {len(apply_plan(repo, plan))} runs")
     click.echo(gc_(repo, prune=prune).summary())
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+@click.option("--downstream", is_flag=True, help="The runs that used RUN, directly or not.")
+def lineage(run_spec: str, downstream: bool) -> None:
+    """The runs whose artifacts RUN used (a tree), or with --downstream the runs that used RUN."""
+    from gitxp.query.lineage import downstream as downstream_
+    from gitxp.query.lineage import format_tree, upstream
+
+    repo = open_repo()
+    if not downstream:
+        click.echo(format_tree(upstream(repo, run_spec)))
+        return
+    found = downstream_(repo, run_spec)
+    if not found:
+        click.echo("no run used it", err=True)
+    for node, how in found:
+        click.echo("  ".join(x for x in (node.run_id, node.label, node.status, f"({how})") if x))

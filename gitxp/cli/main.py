@@ -17,7 +17,7 @@ from typing import TextIO
 import click
 
 from gitxp.cli.common import open_repo
-from gitxp.cli.history import branch_, checkout, diff_, gc, reproduce, rm
+from gitxp.cli.history import branch_, checkout, diff_, gc, lineage, reproduce, rm
 from gitxp.cli.runs import ls, note, recover, run, show, tag
 from gitxp.cli.share import bundle, fetch, hooks, push
 from gitxp.cli.views import board, export, plot
@@ -52,6 +52,7 @@ for _command in (
     fetch,
     hooks,
     bundle,
+    lineage,
 ):
     cli.add_command(_command)
 

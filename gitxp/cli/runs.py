@@ -35,6 +35,13 @@ from gitxp.git.repo import GitRepo
 @click.option("--python", help="Interpreter for a .py script (default: your shell's python).")
 @click.option("-i", "--id", "run_id", help="Use this run id instead of a new one.")
 @click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="RUN:ARTIFACT[=DEST]",
+    help="Put another run's artifact at DEST (default: its name here) and record the use.",
+)
+@click.option(
     "--resume",
     "resume_spec",
     metavar="RUN",
@@ -62,6 +69,7 @@ def run(
     beat_interval: float,
     python: str | None,
     run_id: str | None,
+    inputs: tuple[str, ...],
     resume_spec: str | None,
     yes: bool,
     push_remote: str | None,
@@ -85,6 +93,7 @@ def run(
         python=python,
         run_id=run_id,
         push=push_remote,
+        inputs=list(inputs),
     )
     if resume_spec is not None:
         from gitxp.reproduce.rerun import resume

@@ -197,7 +197,16 @@ class Run:
         return stored
 
     def open_resource(self, filename: str | os.PathLike[str], mode: str = "r") -> IO[Any]:
-        """Open an input file and store its content in the run (``.gitxp/resources/``)."""
+        """Open an input file and store its content in the run (``.gitxp/resources/``).
+
+        ``gitxp://RUN/ARTIFACT`` opens another run's artifact and records that this run
+        used it (``gitxp lineage``), as :func:`gitxp.use_artifact` does.
+        """
+        if str(filename).startswith("gitxp://"):
+            from gitxp import api
+            from gitxp.store.uses import split_url
+
+            return open(api.use_artifact(*split_url(str(filename))), mode)
         self.add_resource(filename)
         return open(filename, mode)
 

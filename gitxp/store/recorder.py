@@ -379,12 +379,17 @@ class Recorder:
                 run.update(state.events["meta"].get("value") or {})
             run["artifacts"] = self._folder_files(state.artifacts, "artifacts", files)
             run["resources"] = self._folder_files(state.resources, "resources", files)
+            if state.uses:
+                run["uses"] = list(state.uses.values())
             files["run.json"] = record.dump_json(run)
             tree = self.repo.write_tree(
                 {record.RECORD_DIR: files}, base=self.repo.commit_tree(self.snapshot_commit)
             )
+            producers = [
+                u["commit"] for u in run.get("uses", ()) if self.repo.has_commit(u["commit"])
+            ]
             commit = self.repo.write_commit(
-                tree, [self.snapshot_commit], record.commit_message(run)
+                tree, [self.snapshot_commit, *dict.fromkeys(producers)], record.commit_message(run)
             )
             self.repo.update_ref(self.ref, commit, self.head, f"gitxp: {status}")
             self.head = commit

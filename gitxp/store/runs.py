@@ -124,7 +124,7 @@ def _by_commit(
     # The trailer is only a claim (a fetched commit can say anything): the commit must be
     # the run's snapshot commit or a record commit on top of it.
     snapshot = _snapshot_of(repo, claimed)
-    if commit == snapshot or repo.commit_parents(commit) == [snapshot]:
+    if commit == snapshot or repo.commit_parents(commit)[:1] == [snapshot]:
         return commit, claimed
     return commit, None
 
@@ -136,8 +136,8 @@ def _trailer_run(repo: GitRepo, commit: str) -> str:
 def _snapshot_of(repo: GitRepo, run: RunRef) -> str:
     """The snapshot commit of ``run``: its ref's commit, or that commit's parent when the
     parent is a commit of the same run."""
-    parents = repo.commit_parents(run.commit)
-    if len(parents) == 1 and _trailer_run(repo, parents[0]) == run.id:
+    parents = repo.commit_parents(run.commit)  # a record commit: its snapshot first
+    if parents and _trailer_run(repo, parents[0]) == run.id:
         return parents[0]
     return run.commit
 

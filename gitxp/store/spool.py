@@ -232,6 +232,7 @@ class SpoolState:
     events: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uses: dict[str, dict[str, Any]] = field(default_factory=dict)  # (run, path) → use
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -255,6 +256,9 @@ def read_events(path: Path, state: SpoolState) -> None:
             state.artifacts[event["name"]] = event
         elif kind == "resource":
             state.resources[event["name"]] = event
+        elif kind == "use":  # an artifact of another run (lineage)
+            event.pop("time", None)
+            state.uses[f"{event.get('run')}:{event.get('path')}"] = event
         elif kind == "info":
             state.events.setdefault("info", {}).update(event.get("value") or {})
         elif isinstance(kind, str):

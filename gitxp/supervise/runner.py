@@ -22,6 +22,7 @@ from gitxp.machine.python import Interpreter, api_path, user_python
 from gitxp.share.hooks import finish_hooks, start_hooks
 from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
+from gitxp.store.uses import take_artifact
 from gitxp.supervise.capture import run_command
 
 WITH_ENV = "GITXP_WITH"
@@ -54,6 +55,8 @@ class RunOptions:
     # Push the run when it ends: a remote name or URL, "" for the default remote, None
     # to follow `git config gitxp.autopush`.
     push: str | None = None
+    # Artifacts of other runs to use: "RUN:path" or "RUN:path=dest" (gitxp run --input).
+    inputs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,11 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         snapshot=options.snapshot,
         cwd=options.record_cwd,
     )
+    inputs = [take_input(repo, text, Path(options.cwd or os.getcwd())) for text in options.inputs]
     recorder = Recorder.start(repo, spec)
+    for use, source, dest in inputs:
+        shutil.copyfile(source, dest)
+        recorder.spool.event("use", **use)
     hook_ctx = start_hooks(repo, recorder, spec.command)
     env = {**os.environ, **options.env}
     env[SPOOL_ENV] = str(recorder.spool.path)
@@ -244,3 +251,19 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     if commit is not None:
         finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
     return result.returncode
+
+
+def take_input(repo: GitRepo, text: str, cwd: Path) -> tuple[dict[str, Any], Path, Path]:
+    """``RUN:path[=dest]`` → (the use, the artifact's file, where the run finds it).
+
+    Checked before anything is recorded; a different file already at ``dest`` is refused.
+    """
+    spec, _, rest = text.partition(":")
+    path, _, dest_text = rest.partition("=")
+    if not spec or not path:
+        raise UsageError(f"--input {text!r}: write RUN:ARTIFACT or RUN:ARTIFACT=DEST")
+    use, source = take_artifact(repo, spec, path)
+    dest = cwd / (dest_text or Path(use["path"]).name)
+    if dest.exists() and (not dest.is_file() or dest.read_bytes() != source.read_bytes()):
+        raise UsageError(f"--input: {dest} exists and differs; choose another DEST with =DEST")
+    return use, source, dest
