@@ -6,11 +6,11 @@ import sys
 
 import click
 
-from gitxp.cli.common import confirm, err, open_repo
+from gitxp.cli.common import complete_runs, confirm, err, open_repo
 
 
 @click.command()
-@click.argument("run_spec", metavar="RUN")
+@click.argument("run_spec", metavar="RUN", shell_complete=complete_runs)
 @click.option(
     "--env",
     "env_mode",
@@ -59,24 +59,32 @@ def reproduce(
 
 
 @click.command("diff")
-@click.argument("run_a", metavar="RUN_A")
-@click.argument("run_b", metavar="RUN_B")
+@click.argument("run_specs", nargs=-1, metavar="RUN RUN [RUN]…", shell_complete=complete_runs)
 @click.option("--stat", is_flag=True, help="List changed files instead of the full patch.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def diff_(run_a: str, run_b: str, stat: bool, as_json: bool) -> None:
-    """Compare two runs: config, code, environment, metrics and result."""
-    from gitxp.query.diff import diff_json, format_diff, run_diff
+def diff_(run_specs: tuple[str, ...], stat: bool, as_json: bool) -> None:
+    """Compare two runs (config, code, environment, metrics, result), or more as a table."""
+    from gitxp.errors import UsageError
     from gitxp.store.runs import RunRecord, resolve
 
-    repo = open_repo()
-    a = RunRecord.load(repo, resolve(repo, run_a))
-    b = RunRecord.load(repo, resolve(repo, run_b))
-    data = run_diff(repo, a, b, patch=not stat)
+    if len(run_specs) < 2:
+        raise UsageError("name two runs or more: gitxp diff RUN RUN [RUN]…")
+    repo = open_repo(read_only=True)
+    records = [RunRecord.load(repo, resolve(repo, spec)) for spec in run_specs]
+    if len(records) > 2:
+        from gitxp.query.difftable import diff_rows, diff_table_json, format_diff_table
+
+        rows = diff_rows(repo, records)
+        click.echo(diff_table_json(records, rows) if as_json else format_diff_table(records, rows))
+        return
+    from gitxp.query.diff import diff_json, format_diff, run_diff
+
+    data = run_diff(repo, records[0], records[1], patch=not stat)
     click.echo(diff_json(data) if as_json else format_diff(data, stat=stat))
 
 
 @click.command()
-@click.argument("run_spec", metavar="RUN")
+@click.argument("run_spec", metavar="RUN", shell_complete=complete_runs)
 @click.option("-f", "--force", is_flag=True, help="Overwrite uncommitted work.")
 def checkout(run_spec: str, force: bool) -> None:
     """Put RUN's sources into the working tree (HEAD, index and branches stay)."""
@@ -100,7 +108,7 @@ def checkout(run_spec: str, force: bool) -> None:
 
 
 @click.command("branch")
-@click.argument("run_spec", metavar="RUN")
+@click.argument("run_spec", metavar="RUN", shell_complete=complete_runs)
 @click.argument("name")
 @click.option("-f", "--force", is_flag=True, help="Move the branch if it exists.")
 def branch_(run_spec: str, name: str, force: bool) -> None:
@@ -117,7 +125,7 @@ def branch_(run_spec: str, name: str, force: bool) -> None:
 
 
 @click.command("rm")
-@click.argument("run_specs", nargs=-1, metavar="[RUN]...")
+@click.argument("run_specs", nargs=-1, metavar="[RUN]...", shell_complete=complete_runs)
 @click.option("--status", help="Only runs with this status (FAILED, DIED, …).")
 @click.option("--older-than", help="Only runs started longer ago than this (30d, 12h, 2w).")
 @click.option("-n", "--dry-run", is_flag=True, help="List the runs, delete nothing.")

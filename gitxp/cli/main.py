@@ -26,10 +26,37 @@ from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, GitxpError, GitxpWarn
 __all__ = ["cli", "main", "open_repo"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(package_name="gitxp")
-def cli() -> None:
-    """Git-native experiment tracking: every run is a commit on refs/gitxp/runs/<id>."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Git-native experiment tracking: every run is a commit on refs/gitxp/runs/<id>.
+
+    'gitxp help COMMAND' (or 'gitxp COMMAND -h') explains a command; shell completion:
+    docs/guide.md.
+    """
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@click.command("help")
+@click.argument("words", nargs=-1, metavar="[COMMAND [SUBCOMMAND]]")
+@click.pass_context
+def help_(ctx: click.Context, words: tuple[str, ...]) -> None:
+    """Show the help of COMMAND (of gitxp without one)."""
+    root = ctx.find_root()
+    here = click.Context(
+        root.command, info_name="gitxp", parent=None, **root.command.context_settings
+    )
+    for word in words:
+        group = here.command
+        sub = group.get_command(here, word) if isinstance(group, click.Group) else None
+        if sub is None:
+            raise click.UsageError(
+                f"no command {' '.join([*words[: words.index(word)], word])!r}", root
+            )
+        here = click.Context(sub, info_name=word, parent=here)
+    click.echo(here.command.get_help(here))
 
 
 for _command in (
@@ -53,6 +80,7 @@ for _command in (
     hooks,
     bundle,
     lineage,
+    help_,
 ):
     cli.add_command(_command)
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gitxp.cli.common import confirm, err, open_repo
+from gitxp.cli.common import complete_runs, confirm, err, open_repo
 from gitxp.cli.share import ls_remote
 from gitxp.git.repo import GitRepo
 
@@ -143,7 +143,9 @@ def ls(
         return
     from gitxp.query.listing import ls_output
 
-    out, note = ls_output(open_repo(), status, limit, as_json, where, sort, columns, tag, on)
+    out, note = ls_output(
+        open_repo(read_only=True), status, limit, as_json, where, sort, columns, tag, on
+    )
     if note:
         click.echo(note, err=True)
     if out:
@@ -151,7 +153,7 @@ def ls(
 
 
 @click.command()
-@click.argument("run_spec", metavar="RUN")
+@click.argument("run_spec", metavar="RUN", shell_complete=complete_runs)
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 @click.option("--env", "full_env", is_flag=True, help="List every package of the env lock.")
 @click.option(
@@ -167,7 +169,7 @@ def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int) -> Non
     from gitxp.query.listing import run_json, show_text, strict_json
     from gitxp.store.runs import RunRecord, resolve
 
-    repo = open_repo()
+    repo = open_repo(read_only=True)
     rec = RunRecord.load(repo, resolve(repo, run_spec))
     if as_json:
         click.echo(strict_json(run_json(rec, full=True)))
@@ -192,7 +194,7 @@ def recover() -> None:
 
 
 @click.command()
-@click.argument("args", nargs=-1, required=True, metavar="RUN… TAG")
+@click.argument("args", nargs=-1, required=True, metavar="RUN… TAG", shell_complete=complete_runs)
 @click.option("--remove", is_flag=True, help="Take the tag off instead.")
 def tag(args: tuple[str, ...], remove: bool) -> None:
     """Tag runs (a git note under refs/notes/gitxp; push and fetch carry it)."""
@@ -206,7 +208,7 @@ def tag(args: tuple[str, ...], remove: bool) -> None:
 
 
 @click.command()
-@click.argument("run_spec", metavar="RUN")
+@click.argument("run_spec", metavar="RUN", shell_complete=complete_runs)
 @click.argument("text", required=False)
 def note(run_spec: str, text: str | None) -> None:
     """Set RUN's note to TEXT ("" clears it); without TEXT, print the note."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gitxp.cli.common import open_repo
+from gitxp.cli.common import complete_remotes_and_runs, complete_runs, open_repo
 from gitxp.errors import UsageError
 from gitxp.share.remotes import split_remote_and_runs
 
@@ -30,7 +30,9 @@ def plural(count: int, word: str = "run") -> str:
 
 
 @click.command()
-@click.argument("args", nargs=-1, metavar="[REMOTE] [RUN]...")
+@click.argument(
+    "args", nargs=-1, metavar="[REMOTE] [RUN]...", shell_complete=complete_remotes_and_runs
+)
 @click.option("--status", help="Only runs with this status (COMPLETED, FAILED, …).")
 @click.option("-w", "--where", metavar="EXPR", help="Only runs matching this query (as in ls).")
 @click.option("--delete", is_flag=True, help="Delete the named runs on the remote.")
@@ -98,7 +100,9 @@ def push(
 
 
 @click.command()
-@click.argument("args", nargs=-1, metavar="[REMOTE] [RUN]...")
+@click.argument(
+    "args", nargs=-1, metavar="[REMOTE] [RUN]...", shell_complete=complete_remotes_and_runs
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress; report only what arrived.")
 @click.option("--no-artifacts", is_flag=True, help="Leave files over --blob-limit on the remote.")
 @click.option("--blob-limit", default="1m", show_default=True, help="With --no-artifacts.")
@@ -238,7 +242,7 @@ def bundle() -> None:
 
 @bundle.command("create")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("runs", nargs=-1, metavar="[RUN]...")
+@click.argument("runs", nargs=-1, metavar="[RUN]...", shell_complete=complete_runs)
 @click.option("--since", metavar="DATE", help="Only runs started since DATE (2026-11-01, 30d).")
 def bundle_create(file: str, runs: tuple[str, ...], since: str | None) -> None:
     """Write RUNs (default: all) with their tags and notes into the git bundle FILE."""

@@ -31,7 +31,7 @@ def export(
 
     count = export_runs(
         output,
-        open_repo(),
+        open_repo(read_only=True),
         where=where,
         experiment=experiment,
         status=status,
@@ -68,7 +68,7 @@ def plot(
     from gitxp.errors import UsageError
     from gitxp.query.plot import plot_metric, plot_scatter
 
-    repo = open_repo()
+    repo = open_repo(read_only=True)
     select = {"where": where, "experiment": experiment, "status": status}
     if scatter:
         count = plot_scatter(output, scatter[0], scatter[1], list(args), repo, logy=logy, **select)

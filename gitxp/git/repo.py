@@ -46,9 +46,13 @@ TreeValue = bytes | Mapping[str, "TreeValue"] | tuple[str, int]
 
 
 class GitRepo(HistoryMixin, TransferMixin):
-    """An opened non-bare repository with a working tree."""
+    """An opened repository with a working tree (or, with ``bare_ok``, a bare one).
 
-    def __init__(self, path: str | os.PathLike[str] = ".") -> None:
+    A bare repository (a CI mirror) is opened only for reading runs: its ``workdir`` is
+    its git directory and ``bare`` is true.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ".", bare_ok: bool = False) -> None:
         start = os.path.abspath(path)
         if not os.path.exists(start):
             raise RepoError(f"{start} does not exist")
@@ -62,13 +66,15 @@ class GitRepo(HistoryMixin, TransferMixin):
                 "or cd into your project"
             )
         self.repo = pygit2.Repository(found)
-        if self.repo.is_bare or self.repo.workdir is None:
+        self.bare = self.repo.is_bare or self.repo.workdir is None
+        if self.bare and not bare_ok:
             raise RepoError(
                 f"{found.rstrip('/')} is a bare repository; gitxp records runs from a "
-                "working tree: clone it and run there"
+                "working tree: clone it and run there (ls, show, diff, export and plot "
+                "read a bare one)"
             )
-        self.workdir = Path(self.repo.workdir).resolve()
         self.git_dir = Path(self.repo.path).resolve()
+        self.workdir = self.git_dir if self.bare else Path(self.repo.workdir).resolve()
         self.common_dir = _common_dir(self.git_dir)
 
     @property

@@ -15,6 +15,7 @@ from gitxp.query.cache import RunTable
 from gitxp.store.notes import merged_tags, record_note
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record
 
+LS_COLUMNS_KEY = "gitxp.lsColumns"  # git config: the columns a plain `gitxp ls` shows
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
 
 
@@ -23,7 +24,7 @@ _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN')
 
 def strict_json(data: Any) -> str:
     """``data`` as standard JSON: NaN and infinities (which JSON lacks) become null."""
-    text = json.dumps(data, indent=2)
+    text = json.dumps(data, indent=2, ensure_ascii=False)  # non-ASCII as it is
     return _JSON_TOKENS.sub(lambda m: m.group() if m.group()[0] == '"' else "null", text)
 
 
@@ -143,8 +144,9 @@ def ls_output(
 
     Runs come from the query layer (:mod:`gitxp.query.frames`): ``where`` is a pandas query
     expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
-    show instead of the default ones, ``tag`` keeps the runs with that tag, ``on`` the runs
-    on that commit's history (:mod:`gitxp.query.history`).
+    show instead of the default ones (default: git config ``gitxp.lsColumns``), ``tag``
+    keeps the runs with that tag, ``on`` the runs on that commit's history
+    (:mod:`gitxp.query.history`).
     """
     from gitxp.query.frames import pick_columns, select_rows
 
@@ -161,6 +163,8 @@ def ls_output(
         from gitxp.query.frames import column_order
 
         chosen = pick_columns(column_order(runs.columns), columns)
+    elif not as_json and repo.config_value(LS_COLUMNS_KEY):
+        chosen = configured_columns(runs, str(repo.config_value(LS_COLUMNS_KEY)))
     if as_json:
         if chosen is not None:
             return strict_json(query_json(runs, rows, chosen)), ""
@@ -175,6 +179,21 @@ def ls_output(
     return table(*query_rows(runs, rows, shown)), ""
 
 
+def configured_columns(runs: RunTable, spec: str) -> list[str] | None:
+    """The columns of ``gitxp.lsColumns`` that these runs have (None: none of them)."""
+    from gitxp.errors import UsageError
+    from gitxp.query.frames import column_order, pick_columns
+
+    names = column_order(runs.columns)
+    chosen: list[str] = []
+    for item in spec.split(","):
+        try:
+            chosen += [c for c in pick_columns(names, item) if c not in chosen]
+        except UsageError:  # a column no run has yet: left out, not an error
+            continue
+    return chosen or None
+
+
 def query_rows(
     runs: RunTable, rows: list[int], columns: list[str] | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -183,7 +202,7 @@ def query_rows(
     ``columns`` (query column names) replace the columns after ID.
     """
     ids = [runs.columns["id"][i] for i in rows] if rows else []
-    width = unique_prefix_length(ids)
+    width = unique_prefix_length(runs.columns.get("id") or [])  # unique among all runs, as %h
     view = _Rows(runs)
     if columns is None:
         tagged = any(view.get("tags", i) for i in rows)
@@ -312,10 +331,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _text(value: Any) -> str:
+    """JSON text of ``value`` with non-ASCII characters as they are (not ``\\u`` escapes)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
@@ -352,7 +376,7 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         ("duration", format_duration(duration(info))),
         ("heartbeat", info.get("heartbeat")),
         ("exit code", info.get("exit_code")),
-        ("result", None if info.get("result") is None else json.dumps(info.get("result"))),
+        ("result", None if info.get("result") is None else _text(info.get("result"))),
         ("seed", info.get("seed")),
         ("base", _base(info)),
         ("comment", info.get("comment")),
@@ -376,7 +400,7 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         lines += ["", "artifacts:"]
         lines += [f"  {a['name']} ({a['size']} bytes)" for a in info["artifacts"]]
     if info.get("info"):
-        lines += ["", "info:", "  " + json.dumps(info["info"], sort_keys=True)]
+        lines += ["", "info:", "  " + _text(info["info"])]
     if info.get("fail_trace"):
         lines += ["", "failure:"] + ["  " + x for x in str(info["fail_trace"]).splitlines()]
     host = rec.host

@@ -152,7 +152,7 @@ def _finish_helper(proc: subprocess.Popen[bytes] | None, count: int) -> list[dic
 def _helper_main(argv: list[str]) -> int:
     """A helper process: read the runs given on stdin, write their rows (pickled) to stdout."""
     runs = [(str(ref), str(commit)) for ref, commit in json.loads(sys.stdin.buffer.read())]
-    rows = _read_here(GitRepo(argv[0]), runs)
+    rows = _read_here(GitRepo(argv[0], bare_ok=True), runs)
     sys.stdout.buffer.write(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()
     return 0
