@@ -31,10 +31,10 @@ export function parallelOption(columns, data) {
   const metric = data.columns[columns[columns.length - 1]].filter((v) => typeof v === "number");
   return {
     parallelAxis: axes.map((a) => a.axis),
-    parallel: { left: 60, right: 90, top: 50, bottom: 40 },
+    parallel: { left: 60, right: 170, top: 50, bottom: 40 },
     visualMap: metric.length ? {
       type: "continuous", dimension: columns.length - 1, min: Math.min(...metric), max: Math.max(...metric),
-      right: 0, top: "middle", calculable: true, inRange: { color: ["#2563eb", "#a855f7", "#dc2626"] },
+      right: 10, top: "middle", calculable: true, inRange: { color: ["#2563eb", "#a855f7", "#dc2626"] },
       text: ["high", "low"], textStyle: { fontSize: 11 }, formatter: (v) => fmtNumber(v),
     } : undefined,
     series: [{ type: "parallel", lineStyle: { width: 1.2, opacity: 0.55 }, data: rows, progressive: 2000 }],

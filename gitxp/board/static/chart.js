@@ -127,7 +127,7 @@ export class LineChart extends ChartBox {
       const few = ys.length <= 40;
       const common = { type: "line", name: s.label, color: s.color, showSymbol: few, symbolSize: 5, connectNulls: false, sampling: "lttb" };
       if (smoothing > 0) lines.push({ ...common, data: points(ys), lineStyle: { width: 1.2, opacity: 0.25 }, showSymbol: false, silent: true, tooltip: { show: false } });
-      lines.push({ ...common, data: points(smoothed), lineStyle: { width: 2, type: s.dash || "solid" } });
+      lines.push({ ...common, data: points(smoothed), lineStyle: { width: 2 } });
     }
     const zoom = this.range ? { startValue: this.range.lo, endValue: this.range.hi } : {};
     super.set({
