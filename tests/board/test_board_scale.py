@@ -111,3 +111,16 @@ def test_a_failed_scripts_traceback_comes_from_its_output(many_board: Board, man
     trace = run["output_trace"]
     assert trace.startswith("Traceback (most recent call last):")
     assert "in inner" in trace and trace.rstrip().endswith("ZeroDivisionError: division by zero")
+
+
+def test_the_vendored_charting_library_is_served_with_its_etag(board: Board) -> None:
+    path = "/static/vendor/echarts-6.1.0.esm.min.js"
+    first = board.get(path, headers={"Accept-Encoding": "gzip"})
+    assert first.status == 200 and first.headers["content-encoding"] == "gzip"
+    assert first.headers["content-type"].startswith("text/javascript")
+    assert "script-src 'self'" in first.headers["content-security-policy"]
+    etag = first.headers["etag"]
+    again = board.get(path, headers={"If-None-Match": etag})
+    assert again.status == 304 and again.body == b""
+    for missing in ("/static/vendor/README.md", "/static/vendor/../server.py", "/static/x.js"):
+        assert board.get(missing).status == 404, missing
