@@ -25,6 +25,8 @@ _LAZY = {
     "runs": "gitxp.query.frames",
     "metrics": "gitxp.query.frames",
     "load_run": "gitxp.query.runview",
+    "plot_metric": "gitxp.query.plot",
+    "plot_scatter": "gitxp.query.plot",
     # Sacred's top-level names (``from sacred import SETTINGS`` -> ``from gitxp import …``)
     "SETTINGS": "gitxp.experiment.settings",
     "cli_option": "gitxp.experiment.commandline",

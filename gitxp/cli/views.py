@@ -66,17 +66,35 @@ def plot(
 ) -> None:
     """Plot METRIC of runs (all, or RUN…), one line each; or --scatter X Y, a point per run."""
     from gitxp.errors import UsageError
-    from gitxp.query.plot import plot_metric, plot_scatter
+    from gitxp.query.plot import draw_metric, draw_scatter
 
     repo = open_repo(read_only=True)
-    select = {"where": where, "experiment": experiment, "status": status}
     if scatter:
-        count = plot_scatter(output, scatter[0], scatter[1], list(args), repo, logy=logy, **select)
+        _, count = draw_scatter(
+            scatter[0],
+            scatter[1],
+            list(args),
+            repo,
+            where,
+            experiment,
+            status,
+            logy,
+            output=output,
+        )
     elif not args:
         raise UsageError("name the metric to plot: gitxp plot METRIC -o FILE.png")
     else:
-        count = plot_metric(
-            output, args[0], list(args[1:]), repo, x=x_axis, smooth=smooth, logy=logy, **select
+        _, count = draw_metric(
+            args[0],
+            list(args[1:]),
+            repo,
+            where,
+            experiment,
+            status,
+            x_axis,
+            smooth,
+            logy,
+            output=output,
         )
     click.echo(f"wrote {output} ({count} run{'s' if count != 1 else ''})", err=True)
 

@@ -131,13 +131,22 @@ def start_facts(
         meta["meta"] = run.meta_info
     extra: dict[str, bytes] = {}
     if ex.mainfile is None:
+        from gitxp.experiment.notebook import kernel_shell, notebook_files
+
         text, missing = interactive_source(ex)
         extra["interactive/session.py"] = text.encode()
+        shell = kernel_shell()
+        found, facts, lacking = notebook_files(shell) if shell is not None else ({}, {}, [])
+        extra.update(found)
         meta["interactive"] = {
-            "recorded": ".gitxp/resources/interactive/session.py",
+            "recorded": [f".gitxp/resources/{name}" for name in ["interactive/session.py", *found]],
+            **facts,
             "not_recorded": [
                 "the notebook/REPL session itself (only the source of the "
-                "config scopes and captured functions is stored)",
+                "config scopes and captured functions is stored)"
+                if shell is None
+                else "the state of the kernel (variables, objects)",
+                *lacking,
                 *missing,
             ],
         }

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitxp.errors import UsageError
-from gitxp.query.frames import RepoLike, metrics, open_repo, pick_columns, select
+from gitxp.query.frames import RepoLike, metrics, open_repo, pick_columns, reading_order, select
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +58,8 @@ def export_runs(
         frame = metrics(frame, names=metric_names, repo=git)
     if columns is not None:
         frame = frame[pick_columns(frame.columns, columns)]
+    elif not with_metrics:
+        frame = frame[reading_order(frame.columns)]  # as gitxp.runs() shows them
     write_frame(frame, path)
     return len(frame)
 

@@ -8,7 +8,8 @@ into typed frames:
 - ``runs()``: one row per run, newest first. ``start``/``stop``/``heartbeat`` are UTC
   datetimes, ``duration`` seconds (to the last heartbeat while running), numbers are
   numbers, ``config.<dotted key>`` and ``metrics.<name>.last|min|max`` columns follow
-  the fixed ones (see :data:`BASE_COLUMNS`). ``tags`` is a list (the run's own tags,
+  the fixed ones (see :data:`BASE_COLUMNS`; ``runs()`` puts them in
+  :func:`reading_order`). ``tags`` is a list (the run's own tags,
   then those of its git note), ``note`` the note's text; in ``where``,
   ``tags.contains('best')`` is true for the runs tagged ``best``.
 - ``metrics()``: the long frame ``run, name, step, value, timestamp``.
@@ -100,8 +101,20 @@ def runs(
     chosen = select(open_repo(repo), where, experiment, status, sort, tag)
     frame = chosen.frame.reset_index(drop=True)
     if columns is not None:
-        frame = frame[pick_columns(frame.columns, columns)]
-    return frame
+        return frame[pick_columns(frame.columns, columns)]
+    return frame[reading_order(frame.columns)]
+
+
+READING_FRONT = ("id", "experiment", "name", "status", "start", "duration", "result", "tags")
+
+
+def reading_order(columns: Iterable[str]) -> list[str]:
+    """The columns of :func:`runs` as a notebook shows them: who and how first, then
+    ``note``, ``config.*``, ``metrics.*``, then the bookkeeping (times, host, git, ref)."""
+    names = list(columns)
+    front = [c for c in (*READING_FRONT, "note") if c in names]
+    middle = [c for c in names if c.startswith(("config.", "metrics."))]
+    return [*front, *middle, *(c for c in names if c not in front and c not in middle)]
 
 
 def select(

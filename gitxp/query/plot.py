@@ -32,6 +32,7 @@ from gitxp.query.frames import (
 from gitxp.query.where import unknown_column
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -51,7 +52,6 @@ def check_output(path: str | os.PathLike[str]) -> Path:
 
 
 def plot_metric(
-    output: str | os.PathLike[str],
     metric: str,
     runs: Sequence[str] | None = None,
     repo: RepoLike = ".",
@@ -62,15 +62,38 @@ def plot_metric(
     x: str = "step",
     smooth: int = 1,
     logy: bool = False,
-) -> int:
-    """Plot ``metric`` of the runs chosen, one line per run, to ``output``.
+    ax: Axes | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> Figure:
+    """Plot ``metric`` of the runs chosen, one line per run; returns the Figure.
 
     Runs: ``runs`` (id prefixes, ``latest~N``) if given, else every run that logged the
     metric; ``where``/``experiment``/``status`` narrow either. ``x``: ``step`` or
     ``time`` (seconds since each run started). ``smooth``: a moving average over that many
-    values (the raw curve stays, faint). Returns the number of runs plotted.
+    values (the raw curve stays, faint). ``ax``: draw on these axes (a notebook's
+    subplot) instead of a new figure. ``output``: also save to this ``.png``/``.svg``/
+    ``.pdf``. In Jupyter the returned Figure shows inline.
     """
-    target = check_output(output)
+    return draw_metric(metric, runs, repo, where, experiment, status, x, smooth, logy, ax, output)[
+        0
+    ]
+
+
+def draw_metric(
+    metric: str,
+    runs: Sequence[str] | None,
+    repo: RepoLike,
+    where: str | None,
+    experiment: str | None,
+    status: str | None,
+    x: str = "step",
+    smooth: int = 1,
+    logy: bool = False,
+    ax: Axes | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> tuple[Figure, int]:
+    """:func:`plot_metric`, and the number of runs drawn (what ``gitxp plot`` reports)."""
+    target = None if output is None else check_output(output)
     if x not in ("step", "time"):
         raise UsageError(f"--x {x!r}: use step or time")
     if smooth < 1:
@@ -82,8 +105,7 @@ def plot_metric(
         raise unknown_metric(metric, have)
     rows = [i for i in rows if metric in _metrics_of(table, i)]
     labels, legend_title = run_labels(table, rows)
-    fig = _figure()
-    ax = fig.add_subplot()
+    fig, ax = _axes(ax)
     colors = _colors(len(rows))
     with unverified_reads():
         for color, i, label in zip(colors, rows, labels, strict=True):
@@ -107,15 +129,17 @@ def plot_metric(
         title += f", moving average of {smooth}"
     if len(rows) > MAX_LEGEND:
         title += " (too many for a legend)"
-    else:
+    elif fig.axes == [ax]:  # the figure is the plot's own: the legend beside the axes
         fig.legend(loc="outside right upper", title=legend_title, fontsize="small")
+    else:
+        ax.legend(title=legend_title, fontsize="small")
     ax.set_title(title)
-    _save(fig, target)
-    return len(rows)
+    if target is not None:
+        _save(fig, target)
+    return fig, len(rows)
 
 
 def plot_scatter(
-    output: str | os.PathLike[str],
     x: str,
     y: str,
     runs: Sequence[str] | None = None,
@@ -125,12 +149,30 @@ def plot_scatter(
     experiment: str | None = None,
     status: str | None = None,
     logy: bool = False,
-) -> int:
+    ax: Axes | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> Figure:
     """One point per run: column ``x`` (e.g. ``config.lr``) against ``y`` (``result``).
 
-    Returns the number of runs plotted.
+    ``ax`` and ``output`` as in :func:`plot_metric`; returns the Figure.
     """
-    target = check_output(output)
+    return draw_scatter(x, y, runs, repo, where, experiment, status, logy, ax, output)[0]
+
+
+def draw_scatter(
+    x: str,
+    y: str,
+    runs: Sequence[str] | None,
+    repo: RepoLike,
+    where: str | None,
+    experiment: str | None,
+    status: str | None,
+    logy: bool = False,
+    ax: Axes | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> tuple[Figure, int]:
+    """:func:`plot_scatter`, and the number of runs drawn."""
+    target = None if output is None else check_output(output)
     git = open_repo(repo)
     chosen = select(git, where, experiment, status)
     frame = chosen.frame
@@ -142,8 +184,7 @@ def plot_scatter(
     both = frame[[x, y]].dropna()
     if both.empty:
         raise UsageError(f"no run chosen has values for both {x} and {y}")
-    fig = _figure()
-    ax = fig.add_subplot()
+    fig, ax = _axes(ax)
     ax.scatter(_axis_values(both[x]), _axis_values(both[y]), s=28, alpha=0.8)
     if logy:
         ax.set_yscale("log")
@@ -151,8 +192,9 @@ def plot_scatter(
     ax.set_ylabel(y)
     ax.grid(True, alpha=0.3)
     ax.set_title(f"{y} against {x}: {len(both)} run{'s' if len(both) != 1 else ''}")
-    _save(fig, target)
-    return len(both)
+    if target is not None:
+        _save(fig, target)
+    return fig, len(both)
 
 
 def run_labels(table: RunTable, rows: list[int]) -> tuple[list[str], str]:
@@ -255,13 +297,19 @@ def _colors(count: int) -> list[Any]:
     return [cmap(i / max(count - 1, 1)) for i in range(count)]
 
 
-def _figure() -> Figure:
+def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """``ax`` and its figure, or a new figure (Agg canvas: no display needed) and axes."""
+    if ax is not None:
+        fig = ax.get_figure()
+        if fig is None:
+            raise UsageError("ax= must be axes of a matplotlib figure")
+        return fig, ax  # type: ignore[return-value]  # a SubFigure draws the same
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(9, 5), layout="constrained")
     FigureCanvasAgg(fig)
-    return fig
+    return fig, fig.add_subplot()
 
 
 def _save(fig: Figure, target: Path) -> None:

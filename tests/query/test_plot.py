@@ -45,8 +45,8 @@ def test_plot_metric_svg_has_labels_title_and_legend(
     project: dict[str, Any], tmp_path: Path
 ) -> None:
     out = tmp_path / "acc.svg"
-    count = plot_metric(out, "acc", repo=project["path"], where="config.opt.name == 'sgd'")
-    assert count == 2
+    fig = plot_metric("acc", repo=project["path"], where="config.opt.name == 'sgd'", output=out)
+    assert len(fig.axes[0].get_lines()) == 2
     text = out.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text
     for words in ("acc: 2 runs", "step", "lr=0.05", "lr=0.2", "config"):
@@ -84,7 +84,8 @@ def test_plot_scatter_config_against_result(project: dict[str, Any], tmp_path: P
     assert "(3 runs)" in proc.stderr  # the FAILED run has no result
     assert_png(out)
     svg = tmp_path / "scatter.svg"
-    assert plot_scatter(svg, "config.opt.name", "metrics.loss.min", repo=project["path"]) == 4
+    fig = plot_scatter("config.opt.name", "metrics.loss.min", repo=project["path"], output=svg)
+    assert len(fig.axes[0].collections[0].get_offsets()) == 4
     text = svg.read_text()
     assert "metrics.loss.min against config.opt.name: 4 runs" in text
     assert "adam" in text and "sgd" in text  # text categories on the x axis
@@ -108,9 +109,47 @@ def test_plot_errors(project: dict[str, Any], tmp_path: Path) -> None:
     (line,) = proc.stderr.strip().splitlines()
     assert "no metric 'los'" in line and "acc, loss" in line
     with pytest.raises(UsageError, match=r"\.png, \.svg, \.pdf"):
-        plot_metric(tmp_path / "x.gif", "loss", repo=repo)
+        plot_metric("loss", repo=repo, output=tmp_path / "x.gif")
     with pytest.raises(UsageError, match=r"close: config\.lr"):
-        plot_scatter(tmp_path / "x.png", "config.lrr", "result", repo=repo)
+        plot_scatter("config.lrr", "result", repo=repo, output=tmp_path / "x.png")
     proc = gitxp(repo, "plot", "-o", str(tmp_path / "x.png"), check=False)
     assert proc.returncode == 2 and "name the metric to plot" in proc.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_plot_metric_returns_a_figure_and_draws_on_given_axes(
+    project: dict[str, Any], tmp_path: Path
+) -> None:
+    from matplotlib.figure import Figure
+
+    repo = project["path"]
+    fig = plot_metric("loss", repo=repo)
+    assert isinstance(fig, Figure) and not list(tmp_path.iterdir())  # saving is optional
+    (ax,) = fig.axes
+    assert len(ax.get_lines()) == 4 and ax.get_yscale() == "linear"
+    assert ax.get_xlabel() == "step"
+    mine = Figure()
+    left, right = mine.subplots(1, 2)
+    assert plot_metric("acc", repo=repo, ax=right, where="config.lr > 0.1") is mine
+    assert not left.get_lines() and len(right.get_lines()) == 2
+    assert right.get_legend() is not None  # a legend of the axes, not of the whole figure
+    assert plot_scatter("config.lr", "result", repo=repo, ax=left) is mine
+
+
+def test_plot_options_change_the_plot(project: dict[str, Any]) -> None:
+    """--smooth, --logy and --x time each change what is drawn."""
+    repo = project["path"]
+    ids = project["ids"]
+    plain = plot_metric("loss", [ids["a"]], repo=repo).axes[0]
+    smooth = plot_metric("loss", [ids["a"]], repo=repo, smooth=3).axes[0]
+    assert len(smooth.get_lines()) == 2  # the raw curve, faint, and its moving average
+    raw, mean = smooth.get_lines()
+    assert raw.get_alpha() == 0.25 and list(raw.get_ydata()) == list(
+        plain.get_lines()[0].get_ydata()
+    )
+    assert list(mean.get_ydata()) != list(raw.get_ydata())
+    assert plot_metric("loss", [ids["a"]], repo=repo, logy=True).axes[0].get_yscale() == "log"
+    timed = plot_metric("loss", [ids["a"]], repo=repo, x="time").axes[0]
+    assert timed.get_xlabel() == "time since the run started (s)"
+    steps = list(plain.get_lines()[0].get_xdata())
+    assert steps == [0, 1, 2, 3, 4] and list(timed.get_lines()[0].get_xdata()) != steps

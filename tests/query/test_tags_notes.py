@@ -114,3 +114,22 @@ def test_bad_tags_are_refused_before_anything_is_written(project: dict[str, Any]
         assert proc.returncode != 0 and proc.stderr.startswith("gitxp: error: "), args
         assert "Traceback" not in proc.stderr
     assert git(path, "for-each-ref", "refs/notes/") == refs
+
+
+def test_runs_frame_reads_left_to_right(project: dict[str, Any]) -> None:
+    names = list(gx.runs(project["path"]).columns)
+    assert names[:9] == [
+        "id",
+        "experiment",
+        "name",
+        "status",
+        "start",
+        "duration",
+        "result",
+        "tags",
+        "note",
+    ]
+    config = [n for n in names if n.startswith("config.")]
+    metrics = [n for n in names if n.startswith("metrics.")]
+    assert names[9 : 9 + len(config) + len(metrics)] == config + metrics
+    assert names[-2:] == ["ref", "commit"]
