@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from typing import Any
 
 from gitxp.board.listing import STATUSES, RunList, cell_reader, display_statuses, where_rows
@@ -38,13 +39,7 @@ def _rows(
     rows = list(range(len(table)))
     if where and rows:
         rows = where_rows(runs.frame(table), table, rows, where)
-    return table, rows[:limit], display_statuses(table, _now())
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
+    return table, rows[:limit], display_statuses(table, time.time())
 
 
 def columns_of(
@@ -172,7 +167,7 @@ def sweep(runs: RunList, repo: GitRepo, sweep_id: str, metric: str | None) -> di
     rows = runs.sweeps.rows(repo, table, sweep_id)
     if not rows:
         raise UsageError(f"no runs of sweep {sweep_id!r}")
-    status = display_statuses(table, _now())
+    status = display_statuses(table, time.time())
     ids = cell_reader(table, "id", status)
     counts = {s: 0 for s in STATUSES}
     for i in rows:
@@ -219,7 +214,7 @@ def sweep(runs: RunList, repo: GitRepo, sweep_id: str, metric: str | None) -> di
                 "status": status[i],
                 "config": {n: read[n](i) for n in config},
                 "metrics": {
-                    m: _finite((table.columns.get(f"metrics.{m}.last") or [None] * len(table))[i])
+                    m: (table.columns.get(f"metrics.{m}.last") or [None] * len(table))[i]
                     for m in metrics
                 },
             }
@@ -233,9 +228,3 @@ def sweep_list(runs: RunList, repo: GitRepo) -> dict[str, Any]:
     table = runs.table(repo)
     counts = runs.sweeps.counts(repo, table)
     return {"sweeps": [{"sweep": s, "runs": n} for s, n in counts.items()]}
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -13,7 +13,6 @@ table is scrolled, so a repository of 20,000 runs sends a few hundred rows, not 
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -175,7 +174,7 @@ def cell_reader(table: RunTable, name: str, status: list[str]) -> Callable[[int]
     """A function from row number to the page's value of column ``name``.
 
     Times are milliseconds since the epoch, ``duration`` seconds (to the heartbeat while
-    a run goes on), floats that are not finite the strings ``"NaN"``/``"Infinity"``.
+    a run goes on); floats that are not finite stay (the server sends them as strings).
     """
     cols = table.columns
 
@@ -198,13 +197,7 @@ def cell_reader(table: RunTable, name: str, status: list[str]) -> Callable[[int]
 
         return duration
     values = col(name)
-    return lambda i: _plain(values[i])
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    return value
+    return values.__getitem__
 
 
 def sort_rows(rows: list[int], read: Callable[[int], Any], descending: bool) -> list[int]:
