@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -137,13 +138,12 @@ class RecorderSink(Sink):
         try:
             repo = self._repo_for(facts.base_dir)
         except RepoError as err:
-            reason = str(err)
-            if reason.startswith("not a git repository"):
-                reason = f"{facts.base_dir} is not in a git repository; run 'git init' there"
-            raise RepoError(
-                f"cannot record this run: {reason}; or run it unrecorded with -u "
-                "(options={'--unobserved': True} from Python)"
-            ) from None
+            if not str(err).startswith("not a git repository"):
+                raise RepoError(
+                    f"cannot record this run: {err}; or run it unrecorded with -u "
+                    "(options={'--unobserved': True} from Python)"
+                ) from None
+            repo = create_beside(facts.base_dir)
         if facts.enforce_clean:
             from gitxp.git.snapshot import take_snapshot
 
@@ -271,6 +271,31 @@ class SupervisedSink(Sink):
         if fail_trace is not None:
             spool.event("failure", trace=fail_trace)
         spool.close()
+
+
+def create_beside(base_dir: str) -> Any:
+    """Sacred runs anywhere: outside a repository, make one in the experiment's folder.
+
+    Nothing is committed or staged (the run's snapshot is taken from the working tree as
+    always); one line on stderr says where the runs went. A home folder or the file system
+    root is refused: a snapshot of it would take everything in it.
+    """
+    from gitxp.git.repo import GitRepo
+
+    folder = os.path.realpath(base_dir)
+    if folder in (os.path.realpath(os.path.expanduser("~")), os.path.realpath(os.sep)):
+        raise RepoError(
+            f"cannot record this run: {folder} is not in a git repository and is your home "
+            "folder or the root; put the script in a project folder, run 'git init' there, "
+            "or run it unrecorded with -u"
+        )
+    repo = GitRepo.init(folder)
+    print(
+        f"gitxp: {folder} was not in a git repository; created one there to record runs "
+        "(see them with 'gitxp ls' in that folder)",
+        file=sys.stderr,
+    )
+    return repo
 
 
 def claim_supervised() -> SupervisedSink | None:

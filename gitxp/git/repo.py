@@ -77,6 +77,15 @@ class GitRepo(HistoryMixin, TransferMixin):
         self.workdir = self.git_dir if self.bare else Path(self.repo.workdir).resolve()
         self.common_dir = _common_dir(self.git_dir)
 
+    @classmethod
+    def init(cls, path: str | os.PathLike[str]) -> GitRepo:
+        """Create an empty repository at ``path`` (no commit, nothing staged) and open it."""
+        try:
+            pygit2.init_repository(os.fspath(path))
+        except pygit2.GitError as err:
+            raise RepoError(f"cannot create a git repository at {path}: {err}") from None
+        return cls(path)
+
     @property
     def state_dir(self) -> Path:
         """Machine-local gitxp state (spools, locks, caches): never pushed."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from exp_helpers import cli_error, latest, load_ex, run_py, run_refs, show_json, write
+from exp_helpers import cli_error, git, latest, load_ex, run_py, run_refs, show_json, write
 
 from gitxp import Experiment
 
@@ -105,15 +105,31 @@ def test_user_errors_print_one_line_and_write_nothing(exrepo: Path) -> None:
     assert run_refs(exrepo) == []
 
 
-def test_outside_a_repository_is_a_one_line_error(tmp_path: Path) -> None:
+def test_outside_a_repository_the_run_is_recorded_in_a_new_one(tmp_path: Path) -> None:
+    """Sacred runs anywhere; gitxp makes a repository in the script's folder (one line)."""
     folder = tmp_path / "plain"
     folder.mkdir()
     write(folder, "hello.py", SCRIPT)
-    proc = run_py(folder, "hello.py", check=False)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == (
-        f"gitxp: error: cannot record this run: {folder} is not in a git repository; run "
-        "'git init' there; or run it unrecorded with -u (options={'--unobserved': True} "
-        "from Python)"
+    proc = run_py(folder, "hello.py")
+    assert proc.stderr.splitlines()[0] == (
+        f"gitxp: {folder} was not in a git repository; created one there to record runs "
+        "(see them with 'gitxp ls' in that folder)"
     )
-    assert "working" in run_py(folder, "hello.py", "-u").stdout
+    (ref,) = run_refs(folder)
+    assert show_json(folder, ref)["status"] == "COMPLETED"
+    assert git(folder, "show", f"{ref}:hello.py") == (folder / "hello.py").read_text()
+    assert git(folder, "status", "--porcelain") == "?? hello.py\n"  # nothing staged
+    git(folder, "fsck", "--strict")
+    run_py(folder, "hello.py")  # the second run finds the repository
+    assert len(run_refs(folder)) == 2
+    assert "created one" not in run_py(folder, "hello.py").stderr
+
+
+def test_a_home_folder_is_not_made_a_repository(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    write(home, "hello.py", SCRIPT)
+    proc = run_py(home, "hello.py", check=False, env={"HOME": str(home)})
+    assert proc.returncode == 2 and "is your home folder" in proc.stderr
+    assert not (home / ".git").exists()
+    assert "working" in run_py(home, "hello.py", "-u", env={"HOME": str(home)}).stdout
