@@ -19,6 +19,7 @@ import click
 from gitxp.cli.common import open_repo
 from gitxp.cli.history import branch_, checkout, diff_, gc, lineage, reproduce, rm
 from gitxp.cli.runs import ls, note, recover, run, show, tag
+from gitxp.cli.sacred import import_
 from gitxp.cli.share import bundle, fetch, hooks, push
 from gitxp.cli.views import board, export, plot
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, GitxpError, GitxpWarning
@@ -81,6 +82,7 @@ for _command in (
     bundle,
     lineage,
     help_,
+    import_,
 ):
     cli.add_command(_command)
 

@@ -8,8 +8,9 @@ from gitxp.cli.common import open_repo, select_options
 
 
 @click.command()
+@click.option("-o", "--output", metavar="FILE", help="FILE.csv/.parquet/.json/.jsonl")
 @click.option(
-    "-o", "--output", required=True, metavar="FILE", help="FILE.csv/.parquet/.json/.jsonl"
+    "--sacred", "sacred_dir", metavar="DIR", help="Write runs in Sacred's FileStorage layout."
 )
 @select_options
 @click.option("-s", "--sort", metavar="COL[,…]", help="Sort by columns; -COL: descending.")
@@ -17,7 +18,8 @@ from gitxp.cli.common import open_repo, select_options
 @click.option("--metrics", "with_metrics", is_flag=True, help="Every logged value (long frame).")
 @click.option("-m", "--metric", "metric_names", multiple=True, help="With --metrics: only these.")
 def export(
-    output: str,
+    output: str | None,
+    sacred_dir: str | None,
     where: str | None,
     experiment: str | None,
     status: str | None,
@@ -27,6 +29,16 @@ def export(
     metric_names: tuple[str, ...],
 ) -> None:
     """Write runs (or with --metrics their logged values) to a file, format by extension."""
+    if sacred_dir is not None:
+        from gitxp.sacred.exporter import export_file_storage
+
+        written = export_file_storage(open_repo(), sacred_dir)
+        click.echo(
+            f"wrote {len(written)} run{'s' if len(written) != 1 else ''} to {sacred_dir}", err=True
+        )
+        return
+    if output is None:
+        raise click.UsageError("give -o FILE (or --sacred DIR)")
     from gitxp.query.export import export_runs
 
     count = export_runs(

@@ -9,6 +9,7 @@ characters already tell runs of different moments apart.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 
@@ -19,10 +20,18 @@ _DECODE = {c: i for i, c in enumerate(ALPHABET)}
 _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
-def new_run_id(now: float | None = None) -> str:
-    """A fresh run id for a run starting at ``now`` (seconds since the epoch)."""
+def new_run_id(now: float | None = None, key: bytes | None = None) -> str:
+    """A fresh run id for a run starting at ``now`` (seconds since the epoch).
+
+    With ``key`` the 80 random bits come from its SHA-256 instead: the same key and time
+    give the same id (an imported run keeps its id when imported again).
+    """
     millis = int((time.time() if now is None else now) * 1000)
-    value = (millis << 80) | secrets.randbits(80)
+    if key is None:
+        bits = secrets.randbits(80)
+    else:
+        bits = int.from_bytes(hashlib.sha256(key).digest()[:10], "big")
+    value = (millis << 80) | bits
     chars = []
     for _ in range(ID_LENGTH):
         chars.append(ALPHABET[value & 31])
