@@ -54,7 +54,8 @@ def observed(folder: Path, flavour: str) -> dict[str, Any]:
     """Run the script under ``flavour``; return what each observer wrote."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "demo.py").write_text(textwrap.dedent(SCRIPT).replace("sacred", flavour))
-    run_py(folder, "-W", "ignore", "demo.py", "with", "lr=0.5", "seed=7")
+    # --capture=sys: Sacred's fd capture reaches observers through a tee process, late
+    run_py(folder, "-W", "ignore", "demo.py", "--capture=sys", "with", "lr=0.5", "seed=7")
     run_dir = next(p for p in (folder / "fs").iterdir() if not p.name.startswith("_"))
     db = sqlite3.connect(folder / "runs.db")
     sql = db.execute("select command, status, config, result, captured_out from run").fetchall()

@@ -68,7 +68,8 @@ def show(repo: Path, ref: str, path: str) -> str:
 
 def test_git_observer_records_a_sacred_run(repo: Path) -> None:
     before = user_state(repo)
-    proc = run(repo, "ex.observers.append(GitObserver())", "with", "lr=0.5")
+    # Sacred's fd capture reaches observers through a tee process, late; sys is in step
+    proc = run(repo, "ex.observers.append(GitObserver())", "--capture=sys", "with", "lr=0.5")
     assert proc.returncode == 0, proc.stderr
     (ref,) = run_refs(repo)
     run_id = ref.rsplit("/", 1)[1]
