@@ -107,8 +107,10 @@ def format_named_configs(named: Iterable[tuple[str, Any]]) -> str:
     """The text of print_named_configs: one name per line with its doc."""
     lines = ["Named Configurations (# doc):"]
     for name, scope in named:
-        doc = (getattr(scope, "doc", None) or getattr(scope, "__doc__", None) or "").strip()
-        if isinstance(doc, str) and doc and type(scope).__doc__ != doc:
+        # A scope's own doc (its function's docstring); never the docstring of its class.
+        own = scope.doc if hasattr(scope, "doc") else getattr(scope, "__doc__", None)
+        doc = own.strip() if isinstance(own, str) else ""
+        if doc and not any(doc == (k.__doc__ or "").strip() for k in type(scope).__mro__):
             first, *rest = doc.splitlines()
             lines.append(f"  {name:<20}  # {first}" if not rest else f"  {name}")
             if rest:

@@ -41,6 +41,8 @@ class Snapshot:
     detached: bool
     dirty: bool
     skipped: list[dict[str, object]] = field(default_factory=list)
+    # Submodules with uncommitted changes: their commit is in the tree, their edits not.
+    dirty_submodules: list[dict[str, object]] = field(default_factory=list)
 
 
 def parse_size(text: str) -> int:
@@ -75,6 +77,7 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     index_file = repo.git_dir / "index"
     index = pygit2.Index(str(index_file)) if index_file.exists() else pygit2.Index()
     skipped: list[dict[str, object]] = []
+    dirty_submodules: list[dict[str, object]] = []
     dirty = False
     conflicts = index.conflicts
     if conflicts is not None:
@@ -99,9 +102,13 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
                     skipped.append({"path": path.rstrip("/"), "size": size})
                     continue
             _place(git, index, repo.workdir, path)
+        if flags & _CHANGED and (repo.workdir / path.rstrip("/")).is_dir():
+            sub = _dirty_submodule(repo.workdir / path.rstrip("/"))
+            if sub is not None:
+                dirty_submodules.append({"path": path.rstrip("/"), **sub})
     # `.gitxp` is written by gitxp only: never take it from the working tree.
     tree = repo.without_entry(str(index.write_tree(git)), RESERVED_DIR)
-    return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped)
+    return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped, dirty_submodules)
 
 
 def _place(git: pygit2.Repository, index: pygit2.Index, workdir: Path, path: str) -> None:
@@ -134,6 +141,18 @@ def _nested_head(path: Path) -> pygit2.Oid | None:
         return None if sub.head_is_unborn else pygit2.Oid(hex=str(sub.head.target))
     except pygit2.GitError:
         return None
+
+
+def _dirty_submodule(path: Path) -> dict[str, object] | None:
+    """``{commit, changed}`` of the repository at ``path`` if its files differ from its
+    HEAD (what the snapshot leaves out of it), else None."""
+    try:
+        sub = pygit2.Repository(str(path))
+        changed = [p for p, f in sub.status().items() if f != FileStatus.IGNORED]
+        commit = None if sub.head_is_unborn else str(sub.head.target)
+    except pygit2.GitError:
+        return None
+    return {"commit": commit, "changed": len(changed)} if changed else None
 
 
 def _untracked_size(path: Path) -> int:

@@ -41,9 +41,10 @@ class Artifact:
         return self.repo.blob_data(self.oid)
 
     def extract(self, dest: str | os.PathLike[str]) -> Path:
-        """Write the file to ``dest`` (into it if ``dest`` is a folder); returns the path."""
+        """Write the file to ``dest`` (into it if ``dest`` is a folder, or ends with ``/``:
+        a folder that does not exist yet is made); returns the path."""
         target = Path(dest)
-        if target.is_dir():
+        if target.is_dir() or str(dest).endswith(("/", os.sep)):
             target = target / PurePosixPath(self.name).name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(self.read())

@@ -23,7 +23,7 @@ from typing import Any
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
 from gitxp.git.retry import is_disk_full
-from gitxp.git.snapshot import Snapshot, take_snapshot
+from gitxp.git.snapshot import Snapshot, max_untracked_size, take_snapshot
 from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
@@ -64,6 +64,28 @@ class RunSpec:
 def spool_root(repo: GitRepo) -> Path:
     """The folder holding the spools of this repository's runs in progress."""
     return repo.state_dir / "spool"
+
+
+def warn_left_out(repo: GitRepo, snap: Snapshot) -> None:
+    """Say on stderr what the snapshot of a run being started leaves out, once per run."""
+    if snap.skipped:
+        limit = max_untracked_size(repo)
+        names = ", ".join(f"{s['path']} ({s['size']} bytes)" for s in snap.skipped[:5])
+        more = f" and {len(snap.skipped) - 5} more" if len(snap.skipped) > 5 else ""
+        print(
+            f"gitxp: warning: untracked files over {limit} bytes are not recorded: {names}"
+            f"{more}; raise the limit with 'git config gitxp.maxUntrackedSize 100M', or "
+            "commit them (or .gitignore them to silence this)",
+            file=sys.stderr,
+        )
+    for sub in snap.dirty_submodules:
+        commit = str(sub.get("commit") or "no commit")[:12]
+        print(
+            f"gitxp: warning: submodule {sub['path']} has {sub['changed']} uncommitted "
+            f"change(s); the run records its commit {commit} only (commit them in the "
+            "submodule to record them)",
+            file=sys.stderr,
+        )
 
 
 def run_ref(run_id: str) -> str:
@@ -147,6 +169,8 @@ class Recorder:
         cls, repo: GitRepo, spec: RunSpec, run_id: str, started: float, spool: Spool, lock_fd: int
     ) -> Recorder:
         snap = spec.snapshot or take_snapshot(repo)
+        if spec.snapshot is None:
+            warn_left_out(repo, snap)
         cwd = spec.cwd if spec.cwd is not None else os.path.relpath(os.getcwd(), repo.workdir)
         run: dict[str, Any] = {
             "id": run_id,
@@ -166,6 +190,7 @@ class Recorder:
             "detached": snap.detached,
             "dirty": snap.dirty,
             "skipped_files": snap.skipped,
+            "dirty_submodules": snap.dirty_submodules,
             "seed": spec.seed,
             "comment": spec.comment,
             "tags": list(spec.tags),

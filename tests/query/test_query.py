@@ -188,6 +188,8 @@ def test_load_run_parts_artifacts_and_sources(project: dict[str, Any], tmp_path:
     assert weights.size == 64 and weights.read() == b"W" * 64
     assert weights.extract(tmp_path).read_bytes() == b"W" * 64
     assert weights.extract(tmp_path / "sub" / "w.bin").read_bytes() == b"W" * 64
+    made = weights.extract(f"{tmp_path}/new-folder/")  # a folder that does not exist yet
+    assert made == tmp_path / "new-folder" / "weights.bin" and made.read_bytes() == b"W" * 64
     assert run.source_files() == [".gitignore", "train.py"]
     assert run.read_source("train.py") == (path / "train.py").read_bytes()
     out = run.extract_source(tmp_path / "src")
