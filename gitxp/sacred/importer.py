@@ -27,7 +27,7 @@ from typing import Any
 
 from gitxp.errors import UsageError
 
-__all__ = ["ImportReport", "import_file_storage"]
+__all__ = ["BadRun", "ImportReport", "SacredRun", "import_file_storage", "record_sacred_run"]
 
 MAX_JSON = 64 * 1024 * 1024  # run.json, config.json, metrics.json, info.json
 MAX_FILE = 512 * 1024 * 1024  # one source, artifact or output file
@@ -126,16 +126,79 @@ def import_file_storage(
     return report
 
 
+@dataclass
+class SacredRun:
+    """One Sacred run as read from its store, checked, ready to record.
+
+    ``run`` has the fields of FileStorage's ``run.json``; ``sources`` maps relative paths
+    to contents; ``origin`` says where it came from (a folder or a database URL).
+    """
+
+    sacred_id: str
+    origin: str
+    run: dict[str, Any]
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, bytes] = field(default_factory=dict)
+    artifacts: list[tuple[str, bytes]] = field(default_factory=list)
+    output: bytes = b""
+    originals: dict[str, bytes] = field(default_factory=dict)
+    fallback_time: float = 0.0
+
+
 def _import_one(repo: Any, root: Path, run_dir: Path) -> tuple[str, bool]:
+    return record_sacred_run(repo, read_file_storage_run(root, run_dir))
+
+
+def read_file_storage_run(root: Path, run_dir: Path) -> SacredRun:
+    """One numbered folder of a FileStorageObserver directory, checked."""
+    from gitxp.store import record
+
+    run = _dict(_json(run_dir / "run.json", "run.json"), "run.json")
+    experiment = _dict(run.get("experiment"), "run.json experiment")
+    sources: dict[str, bytes] = {}
+    for entry in experiment.get("sources") or []:
+        if not (isinstance(entry, list) and len(entry) == 2):
+            raise BadRun("run.json experiment.sources holds an entry that is not [path, file]")
+        rel, stored = str(entry[0]), str(entry[1])
+        if PurePosixPath(rel).parts[:1] == (record.RECORD_DIR,):
+            raise BadRun(f"source {rel!r} is inside gitxp's reserved {record.RECORD_DIR}/")
+        sources[rel] = _inside(root, stored, "source").read_bytes()
+    artifacts = [
+        (str(a), _inside(run_dir, str(a), "artifact").read_bytes())
+        for a in run.get("artifacts") or []
+    ]
+    output = b""
+    if (run_dir / "cout.txt").exists():
+        output = _inside(run_dir, "cout.txt", "output").read_bytes()
+    return SacredRun(
+        sacred_id=run_dir.name,
+        origin=str(root.resolve()),
+        run=run,
+        config=_dict(_json(run_dir / "config.json", "config.json", False), "config.json"),
+        metrics=_dict(_json(run_dir / "metrics.json", "metrics.json", False), "metrics.json"),
+        info=_dict(_json(run_dir / "info.json", "info.json", False), "info.json"),
+        sources=sources,
+        artifacts=artifacts,
+        output=output,
+        originals={
+            f"sacred/{f}": (run_dir / f).read_bytes()
+            for f in ("run.json", "config.json", "metrics.json", "info.json")
+            if (run_dir / f).is_file()
+        },
+        fallback_time=os.stat(run_dir / "run.json").st_mtime,
+    )
+
+
+def record_sacred_run(repo: Any, got: SacredRun) -> tuple[str, bool]:
+    """Record ``got`` as a gitxp run; ``(run id, False)`` if it was imported before."""
     from gitxp.git.snapshot import Snapshot
     from gitxp.store import record
     from gitxp.store.ids import new_run_id
-    from gitxp.store.recorder import RunSpec, run_ref
+    from gitxp.store.recorder import Recorder, RunSpec, run_ref
 
-    run = _dict(_json(run_dir / "run.json", "run.json"), "run.json")
-    config = _dict(_json(run_dir / "config.json", "config.json", required=False), "config.json")
-    metrics = _dict(_json(run_dir / "metrics.json", "metrics.json", False), "metrics.json")
-    info = _dict(_json(run_dir / "info.json", "info.json", required=False), "info.json")
+    run, config = got.run, got.config
     experiment = _dict(run.get("experiment"), "run.json experiment")
     host = _dict(run.get("host"), "run.json host")
     meta = _dict(run.get("meta"), "run.json meta")
@@ -146,34 +209,16 @@ def _import_one(repo: Any, root: Path, run_dir: Path) -> tuple[str, bool]:
     stop = _timestamp(run.get("stop_time"), "stop_time")
     beat = _timestamp(run.get("heartbeat"), "heartbeat")
     queued = _timestamp(meta.get("queue_time"), "queue_time")
-    when = start or queued or os.stat(run_dir / "run.json").st_mtime
+    when = start or queued or got.fallback_time
     name = str(experiment.get("name") or "")
-    key = f"sacred-file-storage\0{run_dir.name}\0{name}\0{run.get('start_time')}".encode()
+    key = f"sacred-file-storage\0{got.sacred_id}\0{name}\0{run.get('start_time')}".encode()
     run_id = new_run_id(when, key=key)
     if repo.ref_target(run_ref(run_id)) is not None:
         return run_id, False
-
-    sources: dict[str, Any] = {}
-    for entry in experiment.get("sources") or []:
-        if not (isinstance(entry, list) and len(entry) == 2):
-            raise BadRun("run.json experiment.sources holds an entry that is not [path, file]")
-        rel, stored = str(entry[0]), str(entry[1])
-        if PurePosixPath(rel).parts[:1] == (record.RECORD_DIR,):
-            raise BadRun(f"source {rel!r} is inside gitxp's reserved {record.RECORD_DIR}/")
-        data = _inside(root, stored, "source").read_bytes()
-        _inside_tree(sources, rel, data)
-    artifacts = [(str(a), _inside(run_dir, str(a), "artifact")) for a in run.get("artifacts") or []]
-    output = run_dir / "cout.txt"
-    if output.exists():
-        _inside(run_dir, "cout.txt", "output")
-    originals = {
-        f"sacred/{f}": (run_dir / f).read_bytes()
-        for f in ("run.json", "config.json", "metrics.json", "info.json")
-        if (run_dir / f).is_file()
-    }
+    tree: dict[str, Any] = {}
+    for rel, data in got.sources.items():
+        _inside_tree(tree, rel, data)
     dependencies = [str(d) for d in experiment.get("dependencies") or []]
-
-    snapshot = Snapshot(repo.write_tree(sources), None, None, False, False)
     spec = RunSpec(
         command=["sacred", str(experiment.get("mainfile") or name), str(run.get("command"))],
         experiment=name or None,
@@ -185,45 +230,47 @@ def _import_one(repo: Any, root: Path, run_dir: Path) -> tuple[str, bool]:
         run_id=run_id,
         queued=status == "QUEUED",
         env_lock="".join(f"{d}\n" for d in dependencies),
-        snapshot=snapshot,
+        snapshot=Snapshot(repo.write_tree(tree), None, None, False, False),
         cwd=".",
         extra={
             "supervisor": "sacred-import",
             "command_name": run.get("command"),
             "sacred": {
-                "id": run_dir.name,
-                "folder": str(root.resolve()),
+                "id": got.sacred_id,
+                "folder": got.origin,
                 "experiment": experiment,
                 "meta": meta,
             },
         },
         extra_files={"host.json": record.dump_json({"sacred": True, **host})},
     )
-    from gitxp.store.recorder import Recorder
-
     recorder = Recorder.start(repo, spec)
     if status == "QUEUED":
         recorder.close_queued()
         return run_id, True
     spool = recorder.spool
     try:
-        if output.exists():
-            spool.output_path.write_bytes(output.read_bytes())
-        for metric, entry in metrics.items():
+        spool.output_path.write_bytes(got.output)
+        for metric, entry in got.metrics.items():
             entry = _dict(entry, f"metrics.json {metric}")
-            for step, value in zip(
-                entry.get("steps") or [], entry.get("values") or [], strict=False
-            ):
+            steps, values = entry.get("steps") or [], entry.get("values") or []
+            for step, value in zip(steps, values, strict=False):
                 spool.log_scalar(str(metric), value, int(step) if isinstance(step, int) else None)
-        for artifact, path in artifacts:
-            spool.add_artifact(path, artifact)
-        for original, data in originals.items():
+        for artifact, data in got.artifacts:
+            clean = PurePosixPath(artifact)
+            if clean.is_absolute() or ".." in clean.parts or not clean.parts:
+                raise BadRun(f"artifact {artifact!r} is not a plain path")
+            target = spool.path / "staged" / clean
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            spool.add_artifact(target, artifact)
+        for original, data in got.originals.items():
             target = spool.path / "resources" / original
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
             spool.event("resource", name=original, metadata={"kind": "sacred"})
-        if info:
-            spool.event("info", value=info)
+        if got.info:
+            spool.event("info", value=got.info)
         times = {
             "start_time": record.iso(start),
             "stop_time": record.iso(stop),
@@ -234,9 +281,11 @@ def _import_one(repo: Any, root: Path, run_dir: Path) -> tuple[str, bool]:
         recorder.discard()
         raise
     trace = run.get("fail_trace")
+    if isinstance(trace, list):
+        trace = "".join(str(t) for t in trace)
     recorder.finish(
         "DIED" if status == "RUNNING" else status,
-        fail_trace="".join(str(t) for t in trace) if isinstance(trace, list) else None,
+        fail_trace=str(trace) if trace else None,
         result=run.get("result"),
         has_result="result" in run,
     )
@@ -246,8 +295,10 @@ def _import_one(repo: Any, root: Path, run_dir: Path) -> tuple[str, bool]:
 def _inside_tree(tree: dict[str, Any], rel: str, data: bytes) -> None:
     """Place ``data`` at the relative path ``rel`` of a nested tree mapping."""
     parts = PurePosixPath(rel).parts
-    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
+    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts or "\\" in rel:
         raise BadRun(f"source path {rel!r} is not a plain relative path")
+    if parts[0] == ".gitxp":
+        raise BadRun(f"source {rel!r} is inside gitxp's reserved .gitxp/")
     node = tree
     for part in parts[:-1]:
         child = node.setdefault(part, {})

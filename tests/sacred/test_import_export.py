@@ -117,14 +117,14 @@ def test_hostile_folders_are_refused_run_by_run(repo: Path, sacred_runs: Path) -
     escape = {**base, "experiment": {**base["experiment"], "sources": [["x.py", "../secret.txt"]]}}
     _bad(sacred_runs, "3", escape, {})
     _bad(sacred_runs, "4", {**base, "artifacts": ["../../secret.txt"]}, {})
-    _bad(sacred_runs, "5", {**base, "status": "WEIRD"}, {})
+    _bad(sacred_runs, "5", {**base, "status": "WEIRD", "artifacts": []}, {})
     (sacred_runs / "6").mkdir()
     (sacred_runs / "6" / "run.json").write_text("{not json")
     _bad(sacred_runs, "7", {**base, "artifacts": ["link.txt"]}, {})
     os.symlink(outside, sacred_runs / "7" / "link.txt")
     reserved = [[".gitxp/run.json", base["experiment"]["sources"][0][1]]]
     _bad(sacred_runs, "8", {**base, "experiment": {**base["experiment"], "sources": reserved}}, {})
-    _bad(sacred_runs, "9", {**base, "start_time": "yesterday"}, {})
+    _bad(sacred_runs, "9", {**base, "start_time": "yesterday", "artifacts": []}, {})
     proc = gitxp(repo, "import", "sacred", str(sacred_runs))
     lines = [line for line in proc.stderr.splitlines() if "skipped" in line and "warning" in line]
     reasons = {line.split(": ", 3)[2].rsplit("/", 1)[1]: line for line in lines}
@@ -186,3 +186,31 @@ def test_export_writes_file_storage_that_sacred_continues(
     other.mkdir()
     git(other, "init", "-q")
     assert "imported 3 runs" in gitxp(other, "import", "sacred", str(out)).stderr
+
+
+def test_import_from_a_sqlobserver_database(repo: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    script = textwrap.dedent(SACRED_SCRIPT).replace(
+        'FileStorageObserver("fs")', 'SqlObserver("sqlite:///runs.db")'
+    )
+    (folder / "legacy.py").write_text(
+        script.replace("import FileStorageObserver", "import SqlObserver")
+    )
+    assert sacred(folder, "--capture=sys", "with", "lr=0.5").returncode == 0
+    url = f"sqlite:///{folder / 'runs.db'}"
+    assert "imported 1 run, 0 already here" in gitxp(repo, "import", "sacred", "--sql", url).stderr
+    assert "imported 0 runs, 1 already here" in gitxp(repo, "import", "sacred", "--sql", url).stderr
+    (ref,) = run_refs(repo)
+    info = json.loads(show(repo, ref, ".gitxp/run.json"))
+    assert info["status"] == "COMPLETED" and info["result"] == 0.5
+    assert info["experiment"] == "legacy" and info["supervisor"] == "sacred-import"
+    assert "lr: 0.5" in show(repo, ref, ".gitxp/config.yaml")
+    assert "epoch done" in show(repo, ref, ".gitxp/output.log")
+    assert show(repo, ref, ".gitxp/artifacts/model.txt") == "weights"
+    assert show(repo, ref, "legacy.py") == (folder / "legacy.py").read_text()
+    missing = tmp_path / "nothere.db"
+    proc = gitxp_raw(repo, "import", "sacred", "--sql", f"sqlite:///{missing}")
+    assert proc.returncode == 2 and b"no such SQLite file" in proc.stderr
+    assert not missing.exists()  # nothing written while refusing
+    fsck(repo)
