@@ -31,6 +31,7 @@ from gitxp.errors import RunNotFoundError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
 from gitxp.query.cache import RunTable, run_table
 from gitxp.query.where import filter_where, unknown_column
+from gitxp.store.live import live_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -387,7 +388,9 @@ def _has_metric(table: RunTable, index: int, name: str) -> bool:
 def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
     """The metrics.json of run commit ``commit``: ``{name: {steps, values, timestamps}}``."""
     file = repo.folder_files(commit, ".gitxp", ["metrics.json"]).get("metrics.json")
-    if file is None or file[1] is None:
+    if file is None:  # a heartbeat commit (format 2): the chunks so far
+        return live_metrics(repo, commit) or {}
+    if file[1] is None:
         return {}
     try:
         data = json.loads(file[1])

@@ -27,6 +27,7 @@ from typing import Any
 
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
 from gitxp.store import record
+from gitxp.store.live import live_metrics
 from gitxp.store.notes import snapshot_of
 
 PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
@@ -186,8 +187,12 @@ def read_row(
     scalars = memo.setdefault("scalars", {})
     row.update(_memo(memo, files.get("config.yaml"), lambda f: _config_items(f, scalars)) or ())
     metrics = files.get("metrics.json")
-    if metrics is not None and metrics[1] is not None:
-        for name, stats in metric_summary(metrics[1]).items():
+    raw = metrics[1] if metrics is not None else None
+    if metrics is None and info.get("status") == "RUNNING":  # format 2 heartbeat: chunks
+        joined = live_metrics(repo, commit)
+        raw = json.dumps(joined).encode() if joined else None
+    if raw is not None:
+        for name, stats in metric_summary(raw).items():
             for stat, value in zip(STATS, stats, strict=True):
                 row[f"metrics.{name}.{stat}"] = value
     return row

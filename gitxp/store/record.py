@@ -1,8 +1,8 @@
 """The record format: what the ``.gitxp/`` folder of a run commit holds, and its messages.
 
-``.gitxp/`` in a run commit's tree (format 1):
+``.gitxp/`` in a run commit's tree (format 2):
 
-- ``format``: the text ``gitxp-run 1``; readers accept every older format number.
+- ``format``: the text ``gitxp-run 2``; readers accept every older format number.
 - ``run.json``: id, experiment, name, command, cwd, status, times (ISO 8601, UTC, with
   zone), heartbeat, exit code, result, failure trace, base commit and branch, dirty flag,
   skipped files, seed, comment, tags, info, artifacts and resources listed with sizes.
@@ -12,6 +12,8 @@
 - ``metrics.json``: ``{name: {"steps": [...], "values": [...], "timestamps": [...]}}``,
   timestamps in seconds since the Unix epoch.
 - ``output.log``: captured stdout/stderr with ``\\r``/``\\b`` applied.
+- ``live/``: in heartbeat commits only (format 2), the chunks of output and metrics each
+  beat added instead of the whole two files above (:mod:`gitxp.store.live`).
 - ``artifacts/<name>``: the files added as artifacts; ``resources/<name>`` likewise.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 
 import yaml
 
-FORMAT = 1
+FORMAT = 2
 FORMAT_TEXT = f"gitxp-run {FORMAT}\n"
 RECORD_DIR = ".gitxp"
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "INTERRUPTED", "DIED", "QUEUED"})

@@ -28,6 +28,7 @@ from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
+from gitxp.store.live import LIVE, chunk_entry, merge_entries, metrics_delta
 from gitxp.store.metricfile import MetricsReader
 from gitxp.store.spool import USAGE_ERROR, Spool, SpoolState, lock_spool, read_events
 from gitxp.store.textlog import LogCleaner
@@ -116,6 +117,10 @@ class Recorder:
         self._cleaner = LogCleaner()
         self._log_offset = 0
         self._log_text: list[str] = []
+        # What the heartbeat commits hold already (format 2 chunks, gitxp.store.live).
+        self._beats = 0
+        self._beat_text = 0
+        self._beat_metrics: dict[str, int] = {}
         self._blobs: dict[tuple[str, int, int], str] = {}
         self._write_lock = threading.Lock()
         self._beat_stop = threading.Event()
@@ -389,11 +394,16 @@ class Recorder:
             if "result" in end:
                 run["result"] = end["result"]
             run["info"] = state.events.get("info", {})
-            files: dict[str, TreeValue] = {
-                "run.json": b"",
-                "metrics.json": record.dump_metrics(self._metrics_now()),
-                "output.log": self._output_now(final).encode(),
-            }
+            files: dict[str, TreeValue] = {"run.json": b""}
+            metrics = self._metrics.update()
+            self._read_output(final)
+            if final:
+                files["metrics.json"] = record.dump_metrics(metrics)
+                files["output.log"] = self._final_output().encode()
+                base = self.snapshot_commit
+            else:
+                sent = self._beat_chunk(files, metrics)
+                base = self.head
             if "config" in state.events:
                 event = state.events["config"]
                 files["config.yaml"] = record.dump_yaml(event.get("config"))
@@ -408,7 +418,7 @@ class Recorder:
                 run["uses"] = list(state.uses.values())
             files["run.json"] = record.dump_json(run)
             tree = self.repo.write_tree(
-                {record.RECORD_DIR: files}, base=self.repo.commit_tree(self.snapshot_commit)
+                {record.RECORD_DIR: files}, base=self.repo.commit_tree(base)
             )
             producers = [
                 u["commit"] for u in run.get("uses", ()) if self.repo.has_commit(u["commit"])
@@ -418,12 +428,30 @@ class Recorder:
             )
             self.repo.update_ref(self.ref, commit, self.head, f"gitxp: {status}")
             self.head = commit
+            if not final:  # the chunks are in the ref now: the next beat starts after them
+                self._beats += 1
+                self._beat_text = len(self._log_text)
+                self._beat_metrics = sent
             return commit
 
-    def _metrics_now(self) -> dict[str, Any]:
-        return self._metrics.update()
+    def _beat_chunk(self, files: dict[str, TreeValue], metrics: dict[str, Any]) -> dict[str, int]:
+        """Add this beat's chunks to ``files``; returns the metric counts they reach."""
+        live: dict[str, Any] = {}
+        text = "".join(self._log_text[self._beat_text :])
+        if self.output_filter is not None and text:
+            text = self.output_filter(text)
+        if text:
+            merge_entries(live, chunk_entry(self._beats, "output", text.encode()))
+        delta = metrics_delta(metrics, self._beat_metrics)
+        if delta:
+            data = record.dump_metrics(delta)
+            merge_entries(live, chunk_entry(self._beats, "metrics", data))
+        if live:
+            files[LIVE] = live
+        return {name: len(series["values"]) for name, series in metrics.items()}
 
-    def _output_now(self, final: bool) -> str:
+    def _read_output(self, final: bool) -> None:
+        """Clean what the spool's output log gained; completed lines go to ``_log_text``."""
         path = self.spool.output_path
         with open(path, "rb") as handle:
             handle.seek(self._log_offset)
@@ -432,10 +460,10 @@ class Recorder:
         cut = len(data) if final else _utf8_boundary(data)
         self._log_offset += cut
         self._log_text.append(self._cleaner.feed(data[:cut].decode("utf-8", "replace")))
-        text = "".join(self._log_text)
-        if final:
-            text += self._cleaner.close()
-            self._log_text = [text]
+
+    def _final_output(self) -> str:
+        text = "".join(self._log_text) + self._cleaner.close()
+        self._log_text = [text]
         if self.output_filter is not None:
             text = self.output_filter(text)
         return text

@@ -12,6 +12,7 @@ from gitxp.errors import RunNotFoundError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, normalize_prefix
+from gitxp.store.live import live_metrics, live_output
 
 # latest, latest~2, latest^, latest^^, latest~1^ …: the newest run, counted back.
 _LATEST = re.compile(r"^latest((?:[~^]\d*)*)$")
@@ -169,6 +170,8 @@ class RunRecord:
     def metrics(self) -> dict[str, dict[str, list[Any]]]:
         """``{name: {"steps", "values", "timestamps"}}``."""
         raw = self._file("metrics.json")
+        if raw is None:  # a heartbeat commit (format 2): the chunks so far
+            return live_metrics(self.repo, self.ref.commit) or {}
         return dict(json.loads(raw)) if raw else {}
 
     @cached_property
@@ -185,7 +188,10 @@ class RunRecord:
     @cached_property
     def output(self) -> str:
         """The captured output."""
-        return (self._file("output.log") or b"").decode("utf-8", "replace")
+        raw = self._file("output.log")
+        if raw is None:  # a heartbeat commit (format 2): the chunks so far
+            raw = live_output(self.repo, self.ref.commit)
+        return (raw or b"").decode("utf-8", "replace")
 
     @property
     def snapshot_commit(self) -> str:

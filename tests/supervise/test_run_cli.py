@@ -479,7 +479,8 @@ def test_heartbeat_records_progress_while_running(repo: Path) -> None:
             ref = 'refs/gitxp/runs/' + os.environ['GITXP_RUN_ID']
             deadline = time.time() + 20
             while time.time() < deadline:
-                out = subprocess.run(['git', 'show', ref + ':.gitxp/metrics.json'],
+                chunk = ref + ':.gitxp/live/metrics/00/00/00.json'  # format 2: the first beat's
+                out = subprocess.run(['git', 'show', chunk],
                                      capture_output=True, text=True).stdout
                 if 'early' in out:
                     run = json.loads(subprocess.run(['git', 'show', ref + ':.gitxp/run.json'],
