@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from pathlib import Path
 
+import pytest
 from runstore_helpers import fsck, git, gitxp, gitxp_run, run_info, show_json
 
 from gitxp.git.repo import GitRepo
@@ -108,3 +110,29 @@ def test_a_long_chatty_run_grows_the_repository_by_about_its_final_record(repo: 
     # once, plus the final whole copy, plus a few small trees a beat.
     assert ratio < 3.0, ratio
     assert os.listdir(repo / ".git" / "gitxp" / "spool") == []
+
+
+def test_the_heartbeat_thread_outlives_a_ref_lock_held_by_someone_else(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """git holds the run's ref lock longer than the retries wait: one warning, beats go on."""
+    git_repo = GitRepo(repo)
+    rec = Recorder.start(git_repo, RunSpec(command=["x"]))
+    lock = repo / ".git" / f"{rec.ref}.lock"
+    lock.write_text("held by another git\n")
+    snapshot = git(repo, "rev-parse", rec.ref).strip()
+    rec.spool.log_scalar("loss", 1.0)
+    rec.start_heartbeat(0.05)
+    deadline = time.monotonic() + 30
+    while "heartbeat of run" not in capsys.readouterr().err:
+        assert time.monotonic() < deadline, "no warning from the failing heartbeat"
+        time.sleep(0.05)
+    assert git(repo, "rev-parse", rec.ref).strip() == snapshot
+    lock.unlink()
+    while git(repo, "rev-parse", rec.ref).strip() == snapshot:
+        assert time.monotonic() < deadline, "the heartbeat thread stopped"
+        time.sleep(0.05)
+    assert run_info(repo, rec.ref)["status"] == "RUNNING"
+    rec.finish("COMPLETED", exit_code=0)
+    assert show_json(repo, rec.ref, ".gitxp/metrics.json")["loss"]["values"] == [1.0]
+    fsck(repo)

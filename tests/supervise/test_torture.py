@@ -306,29 +306,40 @@ HOUSEKEEPING = (
 )
 
 
-@pytest.fixture
-def housekeeping(repo: Path) -> Iterator[list[str]]:
-    """The user's own git housekeeping in a loop beside the test; yields its stderr lines."""
-    stop = threading.Event()
-    errors: list[str] = []
+class Housekeeping:
+    """The user's own git housekeeping in a loop beside the test, and what git printed."""
 
-    def loop() -> None:
-        while not stop.is_set():
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.errors: list[str] = []
+        self.rounds = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
             for args in HOUSEKEEPING:
-                proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-                errors.extend(line for line in proc.stderr.splitlines() if line)
+                proc = subprocess.run(["git", *args], cwd=self.repo, capture_output=True, text=True)
+                self.errors.extend(line for line in proc.stderr.splitlines() if line)
+            self.rounds += 1
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def housekeeping(repo: Path) -> Iterator[Housekeeping]:
+    loop = Housekeeping(repo)
     try:
-        yield errors
+        yield loop
     finally:
-        stop.set()
-        thread.join()
+        loop.stop()
 
 
 def test_sixteen_runs_beside_git_housekeeping(
-    repo: Path, tmp_path: Path, housekeeping: list[str]
+    repo: Path, tmp_path: Path, housekeeping: Housekeeping
 ) -> None:
     (repo / "ticker.py").write_text(TICKER)
     (repo / "README.md").write_text("dirty, so every run snapshots an edit\n")
@@ -384,8 +395,12 @@ def test_sixteen_runs_beside_git_housekeeping(
         assert recorded(repo, ref) == values == list(range(count))
         total_logged, total_kept = total_logged + len(values), total_kept + count
     report("16 runs beside git gc", total_logged, total_kept)
-    lock_errors = [line for line in housekeeping if "cannot lock ref" in line]
-    print(f"torture housekeeping: {len(lock_errors)} cannot-lock lines from git", lock_errors[:3])
+    housekeeping.stop()
+    lock_errors = [line for line in housekeeping.errors if "cannot lock ref" in line]
+    print(
+        f"torture housekeeping: {housekeeping.rounds} rounds, "
+        f"{len(lock_errors)} 'cannot lock ref' lines from git pack-refs"
+    )
     fsck(repo)
 
 
