@@ -429,7 +429,8 @@ class Recorder:
             self.repo.update_ref(self.ref, commit, self.head, f"gitxp: {status}")
             self.head = commit
             if not final:  # the chunks are in the ref now: the next beat starts after them
-                self._beats += 1
+                if LIVE in files:
+                    self._beats += 1
                 self._beat_text = len(self._log_text)
                 self._beat_metrics = sent
             return commit
