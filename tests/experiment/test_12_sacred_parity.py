@@ -419,3 +419,32 @@ def test_sacred_interrupt_statuses(lib: SimpleNamespace) -> None:
         with pytest.raises(lib.utils.SacredInterrupt):
             ex.run(command, options=QUIET)
         assert ex.current_run.status == status
+
+
+def test_discover_sources_none_lists_only_the_main_file(
+    lib: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(lib.SETTINGS, "DISCOVER_SOURCES", "none")
+    ex = lib.Experiment("sources")
+
+    @ex.main
+    def main() -> None:
+        pass
+
+    run = ex.run(options=QUIET)
+    assert len(run.experiment_info["sources"]) == 1
+
+
+def test_capture_mode_setting_no_captures_nothing(
+    lib: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(lib.SETTINGS, "CAPTURE_MODE", "no")
+    ex = lib.Experiment("nocapture")
+    ex.observers.append(lib.observers.RunObserver())
+
+    @ex.main
+    def main() -> None:
+        print("not captured")
+
+    run = ex.run(options=QUIET)
+    assert not run.captured_out

@@ -132,6 +132,9 @@ class Recorder:
     def started_event(self, **kw: Any) -> Any:
         return self._note("started", **kw)
 
+    def queued_event(self, **kw: Any) -> Any:
+        return self._note("queued", **kw)
+
     def heartbeat_event(self, **kw: Any) -> Any:
         return self._note("heartbeat", **kw)
 
@@ -212,6 +215,14 @@ def test_events_in_sacreds_order(lib: SimpleNamespace, tmp_path: Path) -> None:
     assert failing.events[-2:] == ["failed", "join"]
     trace = failing.seen["failed"]["fail_trace"]
     assert isinstance(trace, list) and "ValueError: nope" in trace[-1]
+
+
+def test_a_queued_run_sends_only_the_queued_event(lib: SimpleNamespace, tmp_path: Path) -> None:
+    observer = Recorder()
+    ex = _experiment(lib, tmp_path, observer)
+    ex.run(options={**QUIET, "--queue": True})
+    assert observer.events == ["queued"]
+    assert {"queue_time", "config", "meta_info", "ex_info"} <= set(observer.seen["queued"])
 
 
 @pytest.mark.parametrize("event", ["heartbeat", "artifact", "completed"])

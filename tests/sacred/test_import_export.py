@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -55,15 +56,23 @@ def sacred(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def sacred_runs(tmp_path: Path) -> Path:
-    """A FileStorageObserver folder written by Sacred: run 1 completed, run 2 failed."""
-    folder = tmp_path / "legacy"
+@pytest.fixture(scope="module")
+def written_by_sacred(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A FileStorageObserver folder written by Sacred once: run 1 completed, run 2 failed."""
+    folder = tmp_path_factory.mktemp("sacred") / "legacy"
     folder.mkdir()
     (folder / "legacy.py").write_text(textwrap.dedent(SACRED_SCRIPT))
     assert sacred(folder, "with", "lr=0.5").returncode == 0
     assert sacred(folder, "with", "lr=5").returncode == 1
-    return folder / "fs"
+    return folder
+
+
+@pytest.fixture
+def sacred_runs(written_by_sacred: Path, tmp_path: Path) -> Path:
+    """A fresh copy of that folder for one test (tests change it)."""
+    copy = tmp_path / "legacy"
+    shutil.copytree(written_by_sacred, copy, symlinks=True)
+    return copy / "fs"
 
 
 def show(repo: Path, ref: str, path: str) -> str:
