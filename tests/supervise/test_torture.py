@@ -317,6 +317,10 @@ class Housekeeping:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
+        self.rewrites = 0
+        self._writer = threading.Thread(target=self._rewrite, daemon=True)
+        self._writer.start()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             for args in HOUSEKEEPING:
@@ -324,9 +328,17 @@ class Housekeeping:
                 self.errors.extend(line for line in proc.stderr.splitlines() if line)
             self.rounds += 1
 
+    def _rewrite(self) -> None:
+        """A file the user's editor keeps rewriting while the runs snapshot it."""
+        sizes = random.Random(SEED)
+        while not self._stop.is_set():
+            (self.repo / "notes.txt").write_bytes(b"x" * sizes.randrange(0, 200_000))
+            self.rewrites += 1
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._writer.join()
 
 
 @pytest.fixture
@@ -398,7 +410,7 @@ def test_sixteen_runs_beside_git_housekeeping(
     housekeeping.stop()
     lock_errors = [line for line in housekeeping.errors if "cannot lock ref" in line]
     print(
-        f"torture housekeeping: {housekeeping.rounds} rounds, "
+        f"torture housekeeping: {housekeeping.rounds} rounds, {housekeeping.rewrites} rewrites, "
         f"{len(lock_errors)} 'cannot lock ref' lines from git pack-refs"
     )
     fsck(repo)
