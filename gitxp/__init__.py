@@ -6,7 +6,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+# No runtime import of typing: a Ctrl-C while gitxp loads must meet as little of gitxp's
+# own code as possible (see gitxp/__main__.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
