@@ -38,8 +38,9 @@ _LAZY = {
     "host_info_gatherer": "gitxp.experiment.observing",
 }
 # Submodules that are also attributes: ``gitxp.config`` is both the in-script function and
-# Sacred's ``sacred.config`` path (one callable module, see gitxp/config.py).
-_SUBMODULES = ("config", "observers", "utils", "ingredient", "experiment")
+# Sacred's ``sacred.config`` path (one callable module, see gitxp/config.py); ``gitxp.sweep``
+# the sweep package and ``gitxp.sweep(...)`` (gitxp/sweep/__init__.py).
+_SUBMODULES = ("config", "observers", "utils", "ingredient", "experiment", "sweep")
 
 __all__ = sorted([*_LAZY, *_SUBMODULES])
 

@@ -135,3 +135,7 @@ class DiskFullError(GitxpError):
 
 
 DISK_FULL_MESSAGE = "the disk is full; free some space and run the command again"
+
+
+class ExecutorError(GitxpError):
+    """An executor (local pool, Slurm, Dask …) is missing, misconfigured or unreachable."""

@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("api", "query"),
     ("share",),
     ("supervise",),
-    ("experiment", "reproduce", "sacred"),
+    ("experiment", "reproduce", "sacred", "sweep"),
     ("board",),
     ("cli",),
     ("config", "ingredient", "observers", "utils"),  # Sacred's import paths: thin shims

@@ -21,6 +21,7 @@ from gitxp.cli.history import branch_, checkout, diff_, gc, lineage, reproduce, 
 from gitxp.cli.runs import ls, note, recover, run, show, tag
 from gitxp.cli.sacred import import_
 from gitxp.cli.share import bundle, fetch, hooks, push
+from gitxp.cli.sweeps import sweep, worker
 from gitxp.cli.views import board, export, plot
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, GitxpError, GitxpWarning
 
@@ -83,6 +84,8 @@ for _command in (
     lineage,
     help_,
     import_,
+    sweep,
+    worker,
 ):
     cli.add_command(_command)
 

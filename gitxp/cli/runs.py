@@ -59,6 +59,12 @@ from gitxp.git.repo import GitRepo
     help="Push the run to REMOTE when it ends (default remote without a value; "
     "--push=REMOTE is unambiguous). Also: git config gitxp.autopush REMOTE.",
 )
+@click.option(
+    "-q",
+    "--queue",
+    is_flag=True,
+    help="Record the run QUEUED (snapshot, config) for 'gitxp worker'; run nothing.",
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(
     args: tuple[str, ...],
@@ -73,6 +79,7 @@ def run(
     resume_spec: str | None,
     yes: bool,
     push_remote: str | None,
+    queue: bool,
 ) -> None:
     """Record a run: gitxp run SCRIPT.py [ARGS] [with K=V …]  or  gitxp run -- CMD …"""
     from gitxp.supervise.runner import RunOptions
@@ -94,7 +101,12 @@ def run(
         run_id=run_id,
         push=push_remote,
         inputs=list(inputs),
+        queue=queue,
     )
+    if queue and resume_spec is not None:
+        from gitxp.errors import UsageError
+
+        raise UsageError("--queue and --resume do not go together: queue a new run")
     if resume_spec is not None:
         from gitxp.reproduce.rerun import resume
 
@@ -120,6 +132,9 @@ def run(
     metavar="REMOTE",
     help="List the runs REMOTE holds instead, without fetching them (docs/sharing.md).",
 )
+@click.option(
+    "--same-as", metavar="RUN", help="Only runs with RUN's inputs (sources, config, env)."
+)
 def ls(
     status: str | None,
     limit: int | None,
@@ -130,21 +145,32 @@ def ls(
     tag: str | None,
     on: str | None,
     remote: str | None,
+    same_as: str | None,
 ) -> None:
     """List runs, newest first (columns: docs/querying.md)."""
     if remote is not None:
-        if where or sort or columns or tag or on:
+        if where or sort or columns or tag or on or same_as:
             from gitxp.errors import UsageError
 
             raise UsageError(
-                "--where, --sort, --columns, --tag and --on read local runs: 'gitxp fetch' first"
+                "--where, --sort, --columns, --tag, --on and --same-as read local runs: "
+                "'gitxp fetch' first"
             )
         ls_remote(remote, as_json, status, limit)
         return
     from gitxp.query.listing import ls_output
 
     out, note = ls_output(
-        open_repo(read_only=True), status, limit, as_json, where, sort, columns, tag, on
+        open_repo(read_only=True),
+        status,
+        limit,
+        as_json,
+        where,
+        sort,
+        columns,
+        tag,
+        on,
+        same_as=same_as,
     )
     if note:
         click.echo(note, err=True)
@@ -164,12 +190,28 @@ def ls(
     show_default=True,
     help="Lines of captured output to show (-1: all).",
 )
-def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int) -> None:
-    """Show everything recorded about RUN (id prefix, ref, latest, latest~N)."""
+@click.option(
+    "--best",
+    type=click.Choice(["min", "max"]),
+    default="min",
+    show_default=True,
+    help="For a sweep: the best run has the lowest (min) or highest (max) result.",
+)
+def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int, best: str) -> None:
+    """Show everything recorded about RUN (id prefix, ref, latest, latest~N) or SWEEP (sw-…)."""
     from gitxp.query.listing import run_json, show_text, strict_json
     from gitxp.store.runs import RunRecord, resolve
 
     repo = open_repo(read_only=True)
+    if run_spec.strip().lower().startswith("sw-"):
+        from gitxp.sweep.status import sweep_summary, sweep_text
+
+        spec = "sw-" + run_spec.strip()[3:].upper()
+        if as_json:
+            click.echo(strict_json(sweep_summary(repo, spec, best)))
+        else:
+            click.echo(sweep_text(repo, spec, best))
+        return
     rec = RunRecord.load(repo, resolve(repo, run_spec))
     if as_json:
         click.echo(strict_json(run_json(rec, full=True)))

@@ -101,6 +101,15 @@ def venv_python(repo: GitRepo, lock: str, echo: Callable[[str], None]) -> Path:
         return python
 
 
+def venv_env(python: str | Path) -> dict[str, str]:
+    """The environment variables that put the venv of interpreter ``python`` first."""
+    root = Path(python).parent.parent
+    return {
+        "VIRTUAL_ENV": str(root),
+        "PATH": str(root / "bin") + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
 def _build(
     base: str, version: str, target: Path, reqs: list[str], echo: Callable[[str], None]
 ) -> None:

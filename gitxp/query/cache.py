@@ -32,7 +32,7 @@ from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 from gitxp.query.rows import read_rows
 from gitxp.store.notes import RunNote, merged_tags, parse_note
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CACHE_FILE = "runs.pickle"
 
 

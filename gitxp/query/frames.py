@@ -55,6 +55,8 @@ BASE_COLUMNS = (
     "tags",
     "note",
     "comment",
+    "sweep",
+    "inputs",
     "ref",
     "commit",
 )

@@ -13,7 +13,7 @@ from gitxp.configuration.dicts import iterate_flattened
 from gitxp.git.repo import GitRepo
 from gitxp.query.cache import RunTable
 from gitxp.store.notes import merged_tags, record_note
-from gitxp.store.runs import RunRecord, RunRef, list_runs, record
+from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
 LS_COLUMNS_KEY = "gitxp.lsColumns"  # git config: the columns a plain `gitxp ls` shows
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
@@ -139,6 +139,7 @@ def ls_output(
     columns: str | None = None,
     tag: str | None = None,
     on: str | None = None,
+    same_as: str | None = None,
 ) -> tuple[str, str]:
     """What ``gitxp ls`` prints: (stdout text, a note for stderr); both may be empty.
 
@@ -146,7 +147,7 @@ def ls_output(
     expression, ``sort`` column names (``-name``: descending), ``columns`` the columns to
     show instead of the default ones (default: git config ``gitxp.lsColumns``), ``tag``
     keeps the runs with that tag, ``on`` the runs on that commit's history
-    (:mod:`gitxp.query.history`).
+    (:mod:`gitxp.query.history`), ``same_as`` (a run) the runs with its input identity.
     """
     from gitxp.query.frames import pick_columns, select_rows
 
@@ -156,6 +157,8 @@ def ls_output(
 
         matched = runs_on(repo, on)
         rows = [i for i in rows if runs.columns["id"][i] in matched]
+    if same_as is not None:
+        rows = same_inputs(repo, runs, rows, same_as)
     if limit is not None:
         rows = rows[: max(limit, 0)]
     chosen = None
@@ -194,6 +197,19 @@ def configured_columns(runs: RunTable, spec: str) -> list[str] | None:
     return chosen or None
 
 
+def same_inputs(repo: GitRepo, runs: RunTable, rows: list[int], spec: str) -> list[int]:
+    """The ``rows`` whose input identity is that of run ``spec`` (``ls --same-as``)."""
+    from gitxp.errors import UsageError
+
+    wanted = RunRecord.load(repo, resolve(repo, spec)).info.get("inputs")
+    if not wanted:
+        raise UsageError(
+            f"run {spec} recorded no input identity (it predates it); nothing to compare"
+        )
+    inputs = runs.columns.get("inputs") or [None] * len(runs)
+    return [i for i in rows if inputs[i] == wanted]
+
+
 def query_rows(
     runs: RunTable, rows: list[int], columns: list[str] | None = None
 ) -> tuple[list[str], list[list[str]]]:
@@ -206,9 +222,10 @@ def query_rows(
     view = _Rows(runs)
     if columns is None:
         tagged = any(view.get("tags", i) for i in rows)
-        keys = ["tags"] * tagged + _differing_columns(runs, rows)
+        swept = any(view.get("sweep", i) for i in rows)
+        keys = ["tags"] * tagged + ["sweep"] * swept + _differing_columns(runs, rows)
         header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
-        header += [k.removeprefix("config.") if k != "tags" else "TAGS" for k in keys]
+        header += [k.upper() if k in ("tags", "sweep") else k.removeprefix("config.") for k in keys]
     else:
         keys = columns
         header = ["ID", *(c if "." in c else c.upper() for c in columns)]
@@ -292,6 +309,8 @@ class _Rows:
         if name == "duration":
             return format_duration(self.duration(i)) or "-"
         value = self.get(name, i)
+        if name == "sweep":
+            return str(value)[:11] if value else "-"
         if name == "result":
             return record.short_result(value, 24) or "-"
         if name == "tags" and isinstance(value, list):

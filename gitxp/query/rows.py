@@ -46,6 +46,8 @@ _FIELDS = (
     "dirty",
     "seed",
     "comment",
+    "sweep",
+    "inputs",
 )
 _TIMES = {"start": "start_time", "stop": "stop_time", "heartbeat": "heartbeat"}
 # The bulky per-step arrays of metrics.json, skipped when only a summary is needed.

@@ -28,7 +28,7 @@ from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo, Identity
 from gitxp.machine.lock import env_lock, parse_env_lock, python_version_of_lock
 from gitxp.machine.python import user_python
-from gitxp.machine.venv import venv_python
+from gitxp.machine.venv import venv_env, venv_python
 from gitxp.query.diff import (
     PackageDiff,
     artifact_ids,
@@ -391,7 +391,7 @@ def reproduce(
             snapshot=recorded_snapshot(repo, rec),
             record_cwd=rel_cwd,
             extra={"reproduction_of": rec.ref.id},
-            env=_venv_env(python) if options.env == "venv" and python else {},
+            env=venv_env(python) if options.env == "venv" and python else {},
         )
         run(repo, _in_worktree(args, repo.workdir, worktree, run_dir), run_options)
         if options.keep_worktree:
@@ -404,14 +404,6 @@ def reproduce(
     verdict.reproduction = new_id
     verdict.checks = compare_runs(repo, rec, new, options.rtol, options.atol)
     return verdict
-
-
-def _venv_env(python: str) -> dict[str, str]:
-    root = Path(python).parent.parent
-    return {
-        "VIRTUAL_ENV": str(root),
-        "PATH": str(root / "bin") + os.pathsep + os.environ.get("PATH", ""),
-    }
 
 
 # -- gitxp run --resume --------------------------------------------------------------------

@@ -6,6 +6,9 @@
 - ``run.json``: id, experiment, name, command, cwd, status, times (ISO 8601, UTC, with
   zone), heartbeat, exit code, result, failure trace, base commit and branch, dirty flag,
   skipped files, seed, comment, tags, info, artifacts and resources listed with sizes.
+  ``inputs``: the run's input identity (:func:`input_identity`); ``sweep``: the id of the
+  sweep the run belongs to, if any; ``queued_args``: the ``gitxp run`` arguments of a
+  QUEUED run, which a worker runs (docs/format.md).
 - ``config.yaml``: the resolved config.
 - ``env.lock``: the installed distributions (``pip install -r env.lock``).
 - ``host.json``: host facts.
@@ -19,6 +22,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +33,36 @@ FORMAT = 2
 FORMAT_TEXT = f"gitxp-run {FORMAT}\n"
 RECORD_DIR = ".gitxp"
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "INTERRUPTED", "DIED", "QUEUED"})
+
+
+def canonical_json(data: Any) -> str:
+    """``data`` as canonical JSON: sorted keys, no spaces, non-ASCII kept."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def input_identity(
+    source_tree: str,
+    config: Any,
+    env_lock: str,
+    command: list[str] | None = None,
+    named: list[str] | None = None,
+) -> str:
+    """A run's input identity (DESIGN.md §7): SHA-256 over its source tree id, its config
+    as canonical JSON, its env lock, and what selects the program: the command before
+    ``with`` without its interpreter, and the named configs. Same identity: the same
+    experiment."""
+    program = list(command or [])
+    if "with" in program:
+        program = program[: program.index("with")]
+    if program and program[0].rsplit("/", 1)[-1].startswith("python"):
+        program = program[1:]
+    selects = canonical_json({"program": program, "named": list(named or [])})
+    digest = hashlib.sha256()
+    for part in (source_tree, canonical_json(config), env_lock, selects):
+        data = part.encode()
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return "sha256:" + digest.hexdigest()
 
 
 def iso(timestamp: float | None) -> str | None:

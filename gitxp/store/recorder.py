@@ -10,6 +10,7 @@ snapshot commit, and move the ref there with a compare-and-swap.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import sys
@@ -127,6 +128,9 @@ class Recorder:
         self._beat_thread: threading.Thread | None = None
         self._lock_fd = lock_fd
         self._beat_warned: set[str] = set()
+        self.fixed_files: dict[str, TreeValue] = {}  # written into every record commit
+        self.claim_commit = ""
+        self._claim_beat: tuple[dict[str, TreeValue], dict[str, int]] = ({}, {})
 
     # -- start -------------------------------------------------------------------
 
@@ -140,34 +144,57 @@ class Recorder:
         if repo.ref_target(run_ref(run_id)) is not None:
             raise taken
         started = time.time()
-        # The spool is built and locked under a hidden name, then renamed into place: a
-        # gitxp command running at the same moment must never see it unlocked (it would
-        # take it for the spool of a dead run and remove it). Two runs given the same
-        # --id at once race for that rename; the loser is told the run exists.
-        root = spool_root(repo)
-        try:
-            staging = Spool.create(root / f".new-{run_id}-{os.getpid()}-{time.monotonic_ns()}")
-        except OSError as err:
-            if is_disk_full(err):
-                raise DiskFullError(DISK_FULL_MESSAGE) from None
-            raise
-        lock_fd = lock_spool(staging.path, block=True)
-        assert lock_fd is not None
-        try:
-            os.rename(staging.path, root / run_id)
-        except BaseException as err:
-            os.close(lock_fd)
-            shutil.rmtree(staging.path, ignore_errors=True)
-            if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                raise taken from None
-            raise
-        spool = Spool(root / run_id)
+        spool, lock_fd = _new_spool(repo, run_id, taken)
         try:
             return cls._start(repo, spec, run_id, started, spool, lock_fd)
         except BaseException:
             os.close(lock_fd)
             shutil.rmtree(spool.path, ignore_errors=True)
             raise
+
+    @classmethod
+    def take_over(
+        cls, repo: GitRepo, queued: str, lock: str, extra: dict[str, Any] | None = None
+    ) -> Recorder:
+        """Prepare to run the QUEUED run whose ref points at commit ``queued``.
+
+        The spool is made and the first RUNNING record commit (this machine's host facts
+        and env lock ``lock``, ``extra`` in run.json) is written, but the ref is not
+        moved: :meth:`take` does that locally, after the caller has won the claim on a
+        shared remote if there is one; :meth:`abandon` gives up a lost claim.
+        """
+        info = json.loads(repo.read_path(queued, f"{record.RECORD_DIR}/run.json") or b"{}")
+        run_id = str(info.get("id"))
+        spool, lock_fd = _new_spool(repo, run_id, UsageError(f"run {run_id} is being taken"))
+        now = time.time()
+        run = {**info, **(extra or {}), "status": "RUNNING"}
+        run.update(start_time=record.iso(now), heartbeat=record.iso(now))
+        run["queued_at"] = info.get("start_time")
+        config = record.load_yaml(repo.read_path(queued, f"{record.RECORD_DIR}/config.yaml"))
+        meta = {"run": run, "snapshot_commit": queued, "config": config, "claimed_from": queued}
+        recorder = cls(repo, spool, meta, queued, lock_fd)
+        host = host_facts()
+        host["python"] = interpreter_of_lock(lock) or host["python"]
+        recorder.fixed_files = {"env.lock": lock.encode(), "host.json": record.dump_json(host)}
+        try:
+            spool.write_meta(meta)
+            commit, files, sent = recorder._record_commit("RUNNING", final=False)
+            recorder.claim_commit, recorder._claim_beat = commit, (files, sent)
+        except BaseException:
+            recorder.abandon()
+            raise
+        return recorder
+
+    def take(self) -> None:
+        """Move the ref from the queued commit to the claim; RefConflictError: lost."""
+        with self._write_lock:
+            self.repo.update_ref(self.ref, self.claim_commit, self.head, "gitxp: claimed")
+            self.head = self.claim_commit
+            self._beat_done(*self._claim_beat)
+
+    def abandon(self) -> None:
+        """Give up a claim that was not won: remove the spool, leave the ref alone."""
+        self._release(remove_spool=True)
 
     @classmethod
     def _start(
@@ -208,6 +235,9 @@ class Recorder:
             lock = env_lock(spec.python, repo.state_dir / "cache")
         host = host_facts(spec.env_allow)
         host["python"] = interpreter_of_lock(lock) or host["python"]
+        named = list(spec.extra.get("named_configs") or [])
+        inputs = record.input_identity(snap.tree, spec.config, lock, spec.command, named)
+        run.setdefault("inputs", inputs)
         files: dict[str, TreeValue] = {
             "format": record.FORMAT_TEXT.encode(),
             "run.json": record.dump_json(run),
@@ -373,67 +403,75 @@ class Recorder:
 
     def _write(self, status: str, final: bool) -> str:
         with self._write_lock:
-            state = SpoolState(meta=self.meta)
-            read_events(self.spool.path, state)
-            run = dict(self.meta["run"])
-            end = state.events.get("end", {})
-            now = time.time()
-            if final or state.events.get("end"):
-                status = end.get("status", status)
-                run["stop_time"] = record.iso(end.get("time", now))
-            run["status"] = status
-            run["heartbeat"] = record.iso(now)
-            if end.get("exit_code") is not None:
-                run["exit_code"] = end["exit_code"]
-            # A trace the run's own code reported beats the supervisor's "exit code N".
-            failure = state.events.get("failure", {}).get("trace") or end.get("fail_trace")
-            if failure and status != "COMPLETED":
-                run["fail_trace"] = failure
-            if "result" in state.events:
-                run["result"] = state.events["result"].get("value")
-            if "result" in end:
-                run["result"] = end["result"]
-            run["info"] = state.events.get("info", {})
-            files: dict[str, TreeValue] = {"run.json": b""}
-            metrics = self._metrics.update()
-            self._read_output(final)
-            if final:
-                files["metrics.json"] = record.dump_metrics(metrics)
-                files["output.log"] = self._final_output().encode()
-                base = self.snapshot_commit
-            else:
-                sent = self._beat_chunk(files, metrics)
-                base = self.head
-            if "config" in state.events:
-                event = state.events["config"]
-                files["config.yaml"] = record.dump_yaml(event.get("config"))
-                run["config_docs"] = event.get("docs") or run.get("config_docs", {})
-                if event.get("seed") is not None:
-                    run["seed"] = event["seed"]
-            if state.events.get("meta"):
-                run.update(state.events["meta"].get("value") or {})
-            run["artifacts"] = self._folder_files(state.artifacts, "artifacts", files)
-            run["resources"] = self._folder_files(state.resources, "resources", files)
-            if state.uses:
-                run["uses"] = list(state.uses.values())
-            files["run.json"] = record.dump_json(run)
-            tree = self.repo.write_tree(
-                {record.RECORD_DIR: files}, base=self.repo.commit_tree(base)
-            )
-            producers = [
-                u["commit"] for u in run.get("uses", ()) if self.repo.has_commit(u["commit"])
-            ]
-            commit = self.repo.write_commit(
-                tree, [self.snapshot_commit, *dict.fromkeys(producers)], record.commit_message(run)
-            )
+            commit, files, sent = self._record_commit(status, final)
             self.repo.update_ref(self.ref, commit, self.head, f"gitxp: {status}")
             self.head = commit
-            if not final:  # the chunks are in the ref now: the next beat starts after them
-                if LIVE in files:
-                    self._beats += 1
-                self._beat_text = len(self._log_text)
-                self._beat_metrics = sent
+            if not final:
+                self._beat_done(files, sent)
             return commit
+
+    def _beat_done(self, files: dict[str, TreeValue], sent: dict[str, int]) -> None:
+        """The chunks are in the ref now: the next beat starts after them."""
+        if LIVE in files:
+            self._beats += 1
+        self._beat_text = len(self._log_text)
+        self._beat_metrics = sent
+
+    def _record_commit(
+        self, status: str, final: bool
+    ) -> tuple[str, dict[str, TreeValue], dict[str, int]]:
+        """A record commit of the run now (not on the ref yet), its files, the metric
+        counts its chunks reach."""
+        state = SpoolState(meta=self.meta)
+        read_events(self.spool.path, state)
+        run = dict(self.meta["run"])
+        end = state.events.get("end", {})
+        now = time.time()
+        if final or state.events.get("end"):
+            status = end.get("status", status)
+            run["stop_time"] = record.iso(end.get("time", now))
+        run["status"] = status
+        run["heartbeat"] = record.iso(now)
+        if end.get("exit_code") is not None:
+            run["exit_code"] = end["exit_code"]
+        # A trace the run's own code reported beats the supervisor's "exit code N".
+        failure = state.events.get("failure", {}).get("trace") or end.get("fail_trace")
+        if failure and status != "COMPLETED":
+            run["fail_trace"] = failure
+        if "result" in state.events:
+            run["result"] = state.events["result"].get("value")
+        if "result" in end:
+            run["result"] = end["result"]
+        run["info"] = state.events.get("info", {})
+        files: dict[str, TreeValue] = {**self.fixed_files, "run.json": b""}
+        metrics = self._metrics.update()
+        self._read_output(final)
+        if final:
+            files["metrics.json"] = record.dump_metrics(metrics)
+            files["output.log"] = self._final_output().encode()
+            base = self.snapshot_commit
+        else:
+            sent = self._beat_chunk(files, metrics)
+            base = self.head
+        if "config" in state.events:
+            event = state.events["config"]
+            files["config.yaml"] = record.dump_yaml(event.get("config"))
+            run["config_docs"] = event.get("docs") or run.get("config_docs", {})
+            if event.get("seed") is not None:
+                run["seed"] = event["seed"]
+        if state.events.get("meta"):
+            run.update(state.events["meta"].get("value") or {})
+        run["artifacts"] = self._folder_files(state.artifacts, "artifacts", files)
+        run["resources"] = self._folder_files(state.resources, "resources", files)
+        if state.uses:
+            run["uses"] = list(state.uses.values())
+        files["run.json"] = record.dump_json(run)
+        tree = self.repo.write_tree({record.RECORD_DIR: files}, base=self.repo.commit_tree(base))
+        producers = [u["commit"] for u in run.get("uses", ()) if self.repo.has_commit(u["commit"])]
+        commit = self.repo.write_commit(
+            tree, [self.snapshot_commit, *dict.fromkeys(producers)], record.commit_message(run)
+        )
+        return commit, files, ({} if final else sent)
 
     def _beat_chunk(self, files: dict[str, TreeValue], metrics: dict[str, Any]) -> dict[str, int]:
         """Add this beat's chunks to ``files``; returns the metric counts they reach."""
@@ -503,6 +541,34 @@ class Recorder:
         if tree:
             files[folder] = tree
         return listed
+
+
+def _new_spool(repo: GitRepo, run_id: str, taken: UsageError) -> tuple[Spool, int]:
+    """A new locked spool for ``run_id`` and the descriptor holding its lock.
+
+    The spool is built and locked under a hidden name, then renamed into place: a gitxp
+    command running at the same moment must never see it unlocked (it would take it for
+    the spool of a dead run and remove it). Two runs given the same id at once race for
+    that rename; the loser gets ``taken``.
+    """
+    root = spool_root(repo)
+    try:
+        staging = Spool.create(root / f".new-{run_id}-{os.getpid()}-{time.monotonic_ns()}")
+    except OSError as err:
+        if is_disk_full(err):
+            raise DiskFullError(DISK_FULL_MESSAGE) from None
+        raise
+    lock_fd = lock_spool(staging.path, block=True)
+    assert lock_fd is not None
+    try:
+        os.rename(staging.path, root / run_id)
+    except BaseException as err:
+        os.close(lock_fd)
+        shutil.rmtree(staging.path, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise taken from None
+        raise
+    return Spool(root / run_id), lock_fd
 
 
 def _utf8_boundary(data: bytes) -> int:

@@ -35,7 +35,8 @@ def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
     except (OSError, ValueError):
         meta = None
     head = repo.ref_target(run_ref(meta["run"]["id"])) if meta else None
-    if meta is None or head is None:
+    # A worker that died before its claim moved the ref leaves the run QUEUED, untouched.
+    if meta is None or head is None or head == meta.get("claimed_from"):
         os.close(fd)
         shutil.rmtree(spool_path, ignore_errors=True)
         return None

@@ -57,6 +57,8 @@ class RunOptions:
     push: str | None = None
     # Artifacts of other runs to use: "RUN:path" or "RUN:path=dest" (gitxp run --input).
     inputs: list[str] = field(default_factory=list)
+    # Record a QUEUED run (snapshot, config, the arguments to run) and run nothing.
+    queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,12 +169,9 @@ def check_runnable(path: Path) -> None:
         )
 
 
-def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
-    """Record a run of ``args``; returns the child's exit code."""
-    launch = plan(args, options)
-    lock = env_lock(launch.python, repo.state_dir / "cache")
-    api = api_path(repo.state_dir, set(parse_env_lock(lock)))
-    spec = RunSpec(
+def run_spec(launch: Launch, options: RunOptions, lock: str) -> RunSpec:
+    """What the recorder writes at the start of a run of ``launch`` (``lock``: its env lock)."""
+    return RunSpec(
         command=[*launch.argv, *(["with", *launch.with_tokens] if launch.with_tokens else [])],
         experiment=launch.experiment,
         name=options.name,
@@ -191,9 +190,36 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
         },
         snapshot=options.snapshot,
         cwd=options.record_cwd,
+        queued=options.queue,
     )
+
+
+def run(
+    repo: GitRepo, args: list[str], options: RunOptions, recorder: Recorder | None = None
+) -> int:
+    """Record a run of ``args``; returns the child's exit code.
+
+    ``recorder``: a run already started (a worker's claimed queued run) to record into.
+    With ``options.queue`` the run is only recorded, QUEUED, for ``gitxp worker``.
+    """
+    launch = plan(args, options)
+    lock = env_lock(launch.python, repo.state_dir / "cache")
+    api = api_path(repo.state_dir, set(parse_env_lock(lock)))
+    spec = run_spec(launch, options, lock)
     inputs = [take_input(repo, text, Path(options.cwd or os.getcwd())) for text in options.inputs]
-    recorder = Recorder.start(repo, spec)
+    if options.queue:
+        if inputs:
+            raise UsageError("--input and --queue do not go together yet: run it, or queue without")
+        spec.extra["queued_args"] = list(args)
+        queued = Recorder.start(repo, spec)
+        queued.close_queued()
+        print(f"gitxp: queued run {queued.run_id} ({queued.ref})", file=sys.stderr, flush=True)
+        return 0
+    claimed = recorder is not None
+    if recorder is None:
+        recorder = Recorder.start(repo, spec)
+    else:
+        recorder.meta["run"]["command"] = spec.command
     for use, source, dest in inputs:
         shutil.copyfile(source, dest)
         recorder.spool.event("use", **use)
@@ -227,7 +253,7 @@ def run(repo: GitRepo, args: list[str], options: RunOptions) -> int:
     except OSError as err:
         recorder.finish("FAILED", exit_code=127, fail_trace=f"could not start: {err}")
         raise UsageError(f"could not start {launch.argv[0]}: {err.strerror}") from None
-    if result.returncode != 0 and recorder.usage_error() is not None:
+    if result.returncode != 0 and not claimed and recorder.usage_error() is not None:
         recorder.discard()  # the program refused its command line: no run to keep
         print(
             f"gitxp: nothing recorded (usage error; run {recorder.run_id} discarded)",
