@@ -245,3 +245,18 @@ def test_a_broken_start_is_survived_and_the_run_recorded(exrepo: Path, tmp_path:
     assert run.status == "COMPLETED"
     assert observer.events == ["started", "completed"]  # only the final event, as in Sacred
     assert latest(exrepo).info["status"] == "COMPLETED"
+
+
+def test_observers_are_fed_under_gitxp_run_too(exrepo: Path) -> None:
+    from exp_helpers import gitxp_run
+
+    (exrepo / "demo.py").write_text(textwrap.dedent(SCRIPT).replace("sacred", "gitxp"))
+    gitxp_run(exrepo, "-b", "0", "demo.py", "with", "lr=0.5")
+    run = json.loads((exrepo / "fs" / "0" / "run.json").read_text())  # SqlObserver chose 0
+    assert run["status"] == "COMPLETED" and run["result"] == 1.0
+    assert json.loads((exrepo / "fs" / "0" / "metrics.json").read_text())["loss"]["steps"] == [
+        0,
+        1,
+        2,
+    ]
+    assert latest(exrepo).info["status"] == "COMPLETED"
