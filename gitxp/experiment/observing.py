@@ -129,7 +129,7 @@ def host_info_gatherer(name: str) -> Callable[[Callable[[], Any]], HostInfoGette
 
 def utcnow() -> datetime.datetime:
     """Naive UTC now, the time type Sacred's observers expect."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def sacred_host_info(gatherers: Sequence[Any], captured_env: Sequence[str]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import json
 import math
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from gitxp.configuration.dicts import iterate_flattened
@@ -298,7 +298,7 @@ class _Rows:
         micros = self.get(name, i)
         if micros is None:
             return ""
-        moment = datetime.fromtimestamp(micros / 1e6, tz=timezone.utc)
+        moment = datetime.fromtimestamp(micros / 1e6, tz=UTC)
         return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
     def cell(self, name: str, i: int) -> str:

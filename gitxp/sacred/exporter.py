@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,13 +31,13 @@ def _naive(iso: Any) -> str | None:
         return None
     when = datetime.fromisoformat(str(iso))
     if when.tzinfo is not None:
-        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        when = when.astimezone(UTC).replace(tzinfo=None)
     return when.isoformat()
 
 
 def _epoch_naive(value: Any) -> str | None:
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None).isoformat()
+        return datetime.fromtimestamp(value, tz=UTC).replace(tzinfo=None).isoformat()
     return _naive(value)
 
 

@@ -20,7 +20,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gitxp.errors import UsageError
@@ -157,7 +157,7 @@ def _since(text: str) -> float:
         when = datetime.fromisoformat(text)
     except ValueError:
         try:
-            return datetime.now(timezone.utc).timestamp() - parse_age(text)
+            return datetime.now(UTC).timestamp() - parse_age(text)
         except UsageError:
             raise UsageError(
                 f"--since {text!r}: give a date (2026-11-01) or an age (30d, 12h)"

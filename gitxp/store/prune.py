@@ -16,7 +16,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gitxp.errors import UsageError
@@ -157,7 +157,7 @@ def gc(repo: GitRepo, prune: str | None = None) -> GcResult:
         if since is None:
             prune = "now"
         else:
-            moment = datetime.fromtimestamp(since - 60, tz=timezone.utc)
+            moment = datetime.fromtimestamp(since - 60, tz=UTC)
             prune = moment.strftime("%Y-%m-%d %H:%M:%S +0000")
     before = repo.object_counts()
     settings = [arg for setting in _KEEP_SETTINGS for arg in ("-c", setting)]

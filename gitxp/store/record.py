@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -69,7 +69,7 @@ def iso(timestamp: float | None) -> str | None:
     """``timestamp`` (seconds since the epoch) as ISO 8601 in UTC with its zone."""
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def parse_time(text: str | None) -> datetime | None:
