@@ -439,6 +439,33 @@ FILLER = textwrap.dedent(
 )
 
 
+FILLER_EXPERIMENT = textwrap.dedent(
+    """\
+    import os, sys
+    from gitxp import Experiment
+    ex = Experiment('fill')
+
+    @ex.automain
+    def main(_run):
+        for i in range(300):
+            _run.log_scalar('before', i)
+        print('before the disk filled', flush=True)
+        fd = os.open(os.environ['FILLER'], os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, bytes(65536))
+        except OSError:
+            pass
+        os.close(fd)
+        for i in range(20000):
+            _run.log_scalar('after', i)
+        ex.add_artifact(__file__, name='copy.py')
+        print('the program went on', flush=True)
+        return 42
+    """
+)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 24 MiB tmpfs mounted for this test (CI runs as root)."""
@@ -453,17 +480,29 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.parametrize("how", ["gitxp run", "python script"])
 def test_a_full_disk_loses_nothing_recorded_and_keeps_the_outcome(
-    repo: Path, small_disk: Path
+    repo: Path, small_disk: Path, how: str
 ) -> None:
     project = small_disk / "project"
     shutil.copytree(repo, project)
-    (project / "fill.py").write_text(FILLER)
+    (project / "fill.py").write_text(FILLER if how == "gitxp run" else FILLER_EXPERIMENT)
     git(project, "add", "fill.py")
     git(project, "commit", "-q", "-m", "filler")
     filler = small_disk / "filler"
     before = run_refs(project)
-    proc = gitxp(project, "run", "-b", "0.05", "fill.py", str(filler), check=False, timeout=120)
+    if how == "gitxp run":
+        argv = [sys.executable, "-m", "gitxp", "run", "-b", "0.05", "fill.py", str(filler)]
+    else:
+        argv = [sys.executable, "fill.py", "-b", "0.05"]
+    proc = subprocess.run(
+        argv,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FILLER": str(filler)},
+    )
     assert proc.returncode == 0, proc.stderr  # the program was never killed (no SIGBUS)
     assert "the program went on" in proc.stdout
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
@@ -490,6 +529,6 @@ def test_a_full_disk_loses_nothing_recorded_and_keeps_the_outcome(
     before_values = recorded(project, ref, "before")
     after_values = recorded(project, ref, "after")
     assert after_values == list(range(len(after_values)))  # a prefix: what had space
-    report("full disk (before it filled)", 300, len(before_values))
+    report(f"full disk, {how} (before it filled)", 300, len(before_values))
     print(f"torture full disk: {len(after_values)} of 20000 values logged on a full disk kept")
     fsck(project)
