@@ -1,5 +1,6 @@
 """A second project for the board's tests at scale: hundreds of runs, a sweep, a series of
-100,000 points and a plain script that fails with coloured output.
+100,000 points, a plain script that fails with coloured output, and a sweep of two runs
+made by the real ``gitxp sweep``.
 
 The hundreds of runs come from ``benchmarks/query.py``'s generator (the Recorder's format,
 written straight through GitRepo); the sweep and the long series are single-commit runs
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,12 @@ MANY = 300
 LONG = 100_000
 SPIKE_AT = 54_321  # the one step of the long series far above the rest
 SWEEP = "sw-1"
+TRAIN = """\
+import gitxp
+cfg = gitxp.config({"lr": 0.1})
+for step in range(5):
+    gitxp.log_scalar("loss", cfg["lr"] * (5 - step))
+"""
 FAIL = """\
 print("\\x1b[31mred text\\x1b[0m and \\x1b[1mbold\\x1b[0m")
 def inner():
@@ -37,6 +45,7 @@ class Many:
     sweep_failed: str = ""
     long: str = ""
     failed: str = ""
+    real_sweep: str = ""  # the id of a sweep made by the real ``gitxp sweep``
 
 
 def make_many(path: Path) -> Many:
@@ -46,6 +55,7 @@ def make_many(path: Path) -> Many:
     path.mkdir(parents=True)
     git(path, "init", "-q")
     (path / "fail.py").write_text(FAIL)
+    (path / "train.py").write_text(TRAIN)
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "initial")
     spec = importlib.util.spec_from_file_location("_bench_query", ROOT / "benchmarks" / "query.py")
@@ -87,4 +97,8 @@ def make_many(path: Path) -> Many:
     gitxp(path, "run", "-b", "0", "fail.py", check=False)
     (new,) = set(run_refs(path)) - before
     many.failed = new.rsplit("/", 1)[1]
+    out = gitxp(path, "sweep", "train.py", "with", "lr=0.1,0.2")
+    found = re.search(r"sweep (sw-[0-9A-Z]+)", out.stdout + out.stderr)
+    assert found, out.stderr
+    many.real_sweep = found.group(1)
     return many

@@ -95,12 +95,16 @@ def test_groups_columns_and_sweeps(many_board: Board, many: Many) -> None:
     unknown = many_board.get("/api/columns?names=config.nope")
     assert unknown.status == 400 and "unknown column 'config.nope'" in unknown.json()["error"]
     listed = many_board.get("/api/sweeps").json()["sweeps"]
-    assert listed == [{"sweep": SWEEP, "runs": 7}]
+    assert {"sweep": SWEEP, "runs": 7} in listed
+    assert {"sweep": many.real_sweep, "runs": 2} in listed and len(listed) == 2
     sweep = many_board.get(f"/api/sweep?id={SWEEP}").json()
     assert sweep["total"] == 7 and sweep["done"] == 6 and sweep["counts"]["RUNNING"] == 1
     assert sweep["best"]["id"] == many.sweep_best and sweep["metric"] == "loss"
     assert [f["id"] for f in sweep["failures"]] == [many.sweep_failed]
     assert sweep["config"] == ["config.dataset", "config.depth", "config.lr"]  # one lacks dataset
+    real = many_board.get(f"/api/sweep?id={many.real_sweep}").json()  # by `gitxp sweep`
+    assert real["done"] == 2 and real["counts"] == {"COMPLETED": 2}
+    assert real["config"] == ["config.lr"] and real["best"]["value"] == 0.1
     missing = many_board.get("/api/sweep?id=nope")
     assert missing.status == 400 and "no runs of sweep 'nope'" in missing.json()["error"]
 
