@@ -16,11 +16,20 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from runstore_helpers import fsck, git, gitxp, gitxp_run, run_info, run_refs, show_json
+from runstore_helpers import (
+    fsck,
+    git,
+    gitxp,
+    gitxp_run,
+    pid_alive,
+    run_info,
+    run_refs,
+    show_json,
+    wait_for,
+)
 
 from gitxp.store.metricfile import MetricsReader
 
@@ -42,27 +51,10 @@ LOOPING = textwrap.dedent(
 )
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def spool_values(spool: Path) -> list[object]:
     """Every scalar value already in a spool's metric files, read as the recorder reads them."""
     metrics = MetricsReader(spool / "metrics").update()
     return [value for series in metrics.values() for value in series["values"]]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def start_supervisor(repo: Path, *args: str, log: Path) -> subprocess.Popen[bytes]:
