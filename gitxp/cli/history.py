@@ -223,3 +223,36 @@ def lineage(run_spec: str, downstream: bool) -> None:
         click.echo("no run used it", err=True)
     for node, how in found:
         click.echo("  ".join(x for x in (node.run_id, node.label, node.status, f"({how})") if x))
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="SCRIPT [ARGS] [with K=V …]")
+@click.option("--good", required=True, metavar="REV", help="A commit where the metric was fine.")
+@click.option("--bad", required=True, metavar="REV", help="A later commit where it was not.")
+@click.option("--metric", required=True, help="The metric to judge by (or 'result').")
+@click.option("--min", "minimum", type=float, help="Good when the metric is at least this.")
+@click.option("--max", "maximum", type=float, help="Good when the metric is at most this.")
+@click.option("--python", help="Interpreter for the script (default: your shell's python).")
+def bisect(
+    args: tuple[str, ...],
+    good: str,
+    bad: str,
+    metric: str,
+    minimum: float | None,
+    maximum: float | None,
+    python: str | None,
+) -> None:
+    """Find the first commit where METRIC fell past the bar, reusing recorded runs."""
+    from gitxp.reproduce.bisect import BisectOptions
+    from gitxp.reproduce.bisect import bisect as bisect_
+
+    repo = open_repo()
+    opts = BisectOptions(list(args), good, bad, metric, minimum, maximum, python)
+    result = bisect_(repo, opts, lambda line: click.echo(line, err=True))
+    summary = f"{len(result.points)} commits judged: {result.ran} ran, {result.reused} reused"
+    if result.first_bad is None:
+        click.echo(f"no single first bad commit found ({summary})")
+        sys.exit(1)
+    subject = repo.commit_message(result.first_bad).splitlines()[0]
+    click.echo(f"first bad commit: {result.first_bad} {subject}")
+    click.echo(summary)

@@ -79,7 +79,11 @@ def open_worktree(repo: GitRepo, rec: RunRecord) -> tuple[Path, int]:
     Returns its path and a descriptor holding the folder's lock: while it is held the
     worktree is in use; once the holder is gone, :func:`remove_stale_worktrees` removes it.
     """
-    commit = source_commit(repo, rec)
+    return worktree_at(repo, source_commit(repo, rec))
+
+
+def worktree_at(repo: GitRepo, commit: str) -> tuple[Path, int]:
+    """:func:`open_worktree` for any commit (``gitxp bisect`` walks code history in one)."""
     parent = Path(tempfile.mkdtemp(prefix=WORKTREE_PREFIX)).resolve()
     fd = os.open(parent / _LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX)
