@@ -117,3 +117,19 @@ def test_ctrl_c_in_the_first_moments_prints_no_traceback(repo: Path, delay_ms: i
     assert not re.search(r'File "[^"]*/gitxp/', err), err
     if "Traceback" not in err:
         assert proc.returncode in (0, 130, -signal.SIGINT), err
+
+
+def test_a_rejected_notes_push_says_what_to_do() -> None:
+    """The server refused refs/notes/gitxp (someone pushed theirs meanwhile)."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from gitxp.git.repo import NOTES_REF
+    from gitxp.share.sync import PushReport, _report_notes_push
+
+    report = PushReport(remote="origin")
+    plan = cast(Any, SimpleNamespace(notes="send"))
+    _report_notes_push(report, plan, {NOTES_REF: "failed to update ref"}, False)
+    assert report.notes_problem
+    assert "failed to update ref" in report.notes
+    assert "run 'gitxp fetch'" in report.notes and "push again" in report.notes
