@@ -8,7 +8,8 @@ import random
 
 import gitxp
 
-config = {"lr": 0.05, "steps": 100, "seed": 0, **gitxp.config()}
+# The defaults, with the `with` values over them; gitxp records the merged config.
+config = gitxp.config({"lr": 0.05, "steps": 100, "seed": 0})
 rng = random.Random(config["seed"])
 data = [(x, 2 * x + 1 + rng.gauss(0, 0.1)) for x in (rng.uniform(-1, 1) for _ in range(64))]
 
