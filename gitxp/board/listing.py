@@ -41,6 +41,7 @@ class ListQuery:
     sort: str = "start"
     descending: bool = True
     statuses: frozenset[str] | None = None  # None: every status
+    on: str | None = None  # only runs on this commit's history (gitxp ls --on)
     offset: int = 0
     limit: int = 200
 
@@ -98,6 +99,12 @@ class RunList:
         """One window of the run list (see the module docstring), with a version key."""
         table = self.table(repo)
         rows = self._matching(table, query)
+        if query.on:
+            from gitxp.query.history import runs_on
+
+            on = runs_on(repo, query.on)
+            ids = table.columns.get("id") or []
+            rows = [i for i in rows if ids[i] in on]
         now = time.time()
         status = display_statuses(table, now)
         counts: dict[str, int] = {}
@@ -128,6 +135,7 @@ class RunList:
             "defaults": default_columns(table),
             "repo": repo.workdir.name,
             "repo_key": repo_key(repo),
+            "branches": sorted(r.removeprefix("refs/heads/") for r in repo.refs("refs/heads/")),
             "stale_after": STALE_AFTER,
             "now": now,
         }
@@ -271,6 +279,7 @@ def parse_query(params: dict[str, str]) -> ListQuery:
         sort=sort.lstrip("+-") or "start",
         descending=descending,
         statuses=None if statuses is None else frozenset(_split(statuses)),
+        on=(params.get("on") or "").strip() or None,
         offset=_int(params.get("offset"), 0, "offset"),
         limit=_int(params.get("limit"), 200, "limit"),
     )

@@ -33,6 +33,7 @@ function readState() {
   const status = params.get("status");
   return {
     where: params.get("where") || "",
+    on: params.get("on") || "",
     sort: params.get("sort") || "-start",
     statuses: status === null ? null : new Set(status.split(",").filter(Boolean)),
     columns: params.get("cols") ? params.get("cols").split(",").filter(Boolean) : null,
@@ -60,6 +61,19 @@ export function mountList(main) {
     onkeydown: (e) => e.key === "Enter" && applyWhere(whereInput.value),
   });
   const whereError = el("div", { class: "where-error" });
+  // Runs of one branch's code, rebased or squashed too (gitxp ls --on BRANCH).
+  const onSelect = el("select", {
+    id: "on-branch", title: "only runs whose code is on this branch (gitxp ls --on)",
+    onchange: () => { state.on = onSelect.value; setHashParams({ on: state.on || null }); reload(); },
+  }, el("option", { value: "" }, "all branches"));
+  function fillBranches(branches) {
+    const have = [...onSelect.options].map((o) => o.value).slice(1);
+    if (have.join("\n") === branches.join("\n")) return;
+    onSelect.replaceChildren(el("option", { value: "" }, "all branches"),
+      ...branches.map((b) => el("option", { value: b }, `on ${b}`)));
+    if (state.on && !branches.includes(state.on)) onSelect.append(el("option", { value: state.on }, `on ${state.on}`));
+    onSelect.value = state.on;
+  }
   const chips = el("div", { class: "chips" });
   const chipBoxes = {};
   for (const status of STATUSES) {
@@ -96,7 +110,7 @@ export function mountList(main) {
         el("button", { class: "btn primary", id: "apply-where", onclick: () => applyWhere(whereInput.value) }, "Filter"),
         el("button", { class: "btn", onclick: () => { whereInput.value = ""; applyWhere(""); } }, "Clear")),
       whereError),
-    el("div", { class: "toolbar second" }, chips,
+    el("div", { class: "toolbar second" }, chips, onSelect,
       el("div", { class: "spacer" }),
       info, compareButton, deleteButton, analyzeLink,
       el("button", { class: "btn", id: "columns", onclick: () => chooseColumns() }, "Columns"),
@@ -124,6 +138,7 @@ export function mountList(main) {
   function query(offset, limit, known) {
     return {
       where: state.where,
+      on: state.on || undefined,
       sort: state.sort,
       status: state.statuses ? [...state.statuses].join(",") : undefined,
       offset, limit, known,
@@ -146,6 +161,7 @@ export function mountList(main) {
 
   function take(data, page) {
     const { rows, ...meta } = data;
+    if (meta.branches) fillBranches(meta.branches);
     if (data.unchanged) {
       Object.assign(state.meta, meta);
     } else {
