@@ -113,7 +113,7 @@ class SlurmCluster:
             "SelectType=select/cons_tres\nSelectTypeParameters=CR_Core\n"
             "JobAcctGatherType=jobacct_gather/none\nMpiDefault=none\n"
             "ReturnToService=2\nKillWait=30\nMinJobAge=300\n"
-            f"NodeName={host} CPUs=2 State=UNKNOWN\n"
+            f"NodeName={host} CPUs=2 RealMemory=2048 State=UNKNOWN\n"
             f"PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP\n"
         )
         env = {**os.environ, "SLURM_CONF": str(self.conf)}

@@ -7,6 +7,7 @@ import sys
 import click
 
 from gitxp.cli.common import err, open_repo
+from gitxp.cli.engines import engine_options
 
 
 @click.command()
@@ -93,10 +94,18 @@ def worker(
 @click.option("-t", "--tag", "tags", multiple=True, help="A tag for every run (repeatable).")
 @click.option(
     "--continue",
+    "--resume",
     "continue_id",
     metavar="SWEEP",
     help="Run what SWEEP left: QUEUED, INTERRUPTED, DIED.",
 )
+@click.option(
+    "--status",
+    "status_id",
+    metavar="SWEEP",
+    help="Show SWEEP's runs, and the state of its Slurm tasks beside them.",
+)
+@engine_options
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def sweep(
     args: tuple[str, ...],
@@ -114,6 +123,8 @@ def sweep(
     name: str | None,
     tags: tuple[str, ...],
     continue_id: str | None,
+    status_id: str | None,
+    engine_options: dict[str, str],
 ) -> None:
     """Run a grid or random sweep: gitxp sweep SCRIPT.py with lr=0.1,0.01 seed=range(3)"""
     from gitxp.errors import UsageError
@@ -129,7 +140,12 @@ def sweep(
     from gitxp.sweep.prepare import SweepOptions, prepare
 
     jobs_option(jobs)  # a bad -j fails before anything is planned
-    pairs = {}
+    if status_id is not None:
+        from gitxp.sweep.tasks import status_text, sweep_status
+
+        click.echo(status_text(sweep_status(open_repo(), status_id, remote)))
+        return
+    pairs = dict(engine_options)
     for item in executor_options:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -149,6 +165,10 @@ def sweep(
     if continue_id is not None:
         if args:
             raise UsageError("--continue SWEEP takes no program: it runs the sweep's own")
+        if remote is not None:  # what the workers left is on the shared remote
+            from gitxp.share.sync import fetch
+
+            fetch(repo, remote)
         planned_sweep, requeued = continue_sweep(repo, continue_id)
         err(f"gitxp: sweep {planned_sweep.id}: continuing with {len(planned_sweep.runs)} runs")
     else:

@@ -32,6 +32,7 @@ from gitxp.supervise.runner import RunOptions, plan, run_spec
 from gitxp.sweep.plan import PlannedRun, Sweep
 
 QUEUED = "QUEUED"
+TASK_ENV = "GITXP_WORKER_TASK"  # set by an executor: its id of the task a worker runs in
 
 
 def enqueue(repo: GitRepo, sweep: Sweep, planned: list[PlannedRun] | None = None) -> list[str]:
@@ -119,8 +120,9 @@ def checked(repo: GitRepo, ref: RunRef) -> QueuedRun | None:
 
 
 def worker_facts() -> dict[str, Any]:
-    """Who took a run: recorded as ``worker`` in run.json."""
-    return {"host": socket.gethostname(), "pid": os.getpid()}
+    """Who took a run: recorded as ``worker`` in run.json (with the executor's task id)."""
+    task = os.environ.get(TASK_ENV)
+    return {"host": socket.gethostname(), "pid": os.getpid(), **({"task": task} if task else {})}
 
 
 def claim(

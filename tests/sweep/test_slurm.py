@@ -1,0 +1,244 @@
+"""The Slurm executor on a real single-node Slurm: one job array of gitxp workers.
+
+The shared remote is a real ``git daemon``; each task works in a repository of its own in
+a temporary folder, so the runs reach the project only through that remote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from clusters import EngineError, SlurmCluster
+from gitxp_testing import RUNS, git, gitxp
+from runstore_helpers import fsck, user_state
+from servers import GitDaemon, bare_repo
+
+GRID = ["train.py", "with", "lr=0.1,0.2,0.3", "seed=range(2)"]
+SWEEP_TIMEOUT = 180
+
+
+@pytest.fixture(scope="session")
+def slurm() -> Iterator[SlurmCluster]:
+    """One Slurm for the whole session (it starts in a few seconds)."""
+    try:
+        cluster = SlurmCluster()
+    except EngineError as err:
+        pytest.fail(f"Slurm cannot start: {err}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def shared(repo: Path, tmp_path: Path) -> Iterator[Path]:
+    """A git daemon serving ``shared.git``, the project's ``origin``; yields the bare repo."""
+    root = tmp_path / "served"
+    root.mkdir()
+    daemon = GitDaemon(root)
+    bare = bare_repo(root, "shared.git")
+    git(repo, "remote", "add", "origin", daemon.url("shared.git"))
+    git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
+    yield bare
+    daemon.stop()
+
+
+def run_refs(cwd: Path) -> dict[str, str]:
+    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
+    return dict(line.split(" ", 1) for line in out.splitlines() if line)
+
+
+def info(cwd: Path, commit: str) -> dict:
+    return json.loads(git(cwd, "show", f"{commit}:.gitxp/run.json"))
+
+
+def config_of(cwd: Path) -> Callable[[str], dict]:
+    return lambda commit: yaml.safe_load(git(cwd, "show", f"{commit}:.gitxp/config.yaml"))
+
+
+def jobs(repo: Path) -> list[dict]:
+    """The job arrays gitxp submitted, from the sweeps' state folders."""
+    return [
+        job
+        for path in sorted((repo / ".git" / "gitxp" / "sweeps").glob("*/slurm.json"))
+        for job in json.loads(path.read_text())["jobs"]
+    ]
+
+
+def squeue(slurm: SlurmCluster, *args: str) -> str:
+    env = {**os.environ, **slurm.env}
+    return subprocess.run(["squeue", *args], env=env, capture_output=True, text=True).stdout
+
+
+def test_a_3x2_sweep_is_one_job_array_and_the_same_sweep_again_skips_all(
+    repo: Path, slurm: SlurmCluster, shared: Path
+) -> None:
+    before = user_state(repo)
+    proc = gitxp(
+        repo,
+        "sweep",
+        *("--executor", "slurm", "--remote", "origin", "--partition", "debug"),
+        *("--time", "5:00", "--cpus-per-task", "1", "--mem", "100M"),
+        *GRID,
+        env=slurm.env,
+        timeout=SWEEP_TIMEOUT,
+    )
+    assert "6 completed, 0 failed" in proc.stdout, proc.stdout + proc.stderr
+    [job] = jobs(repo)
+    assert job["tasks"] == 6
+    script = Path(job["script"]).read_text()
+    assert "#SBATCH --job-name=gitxp-sw-" in script and "--max-runs 1" in script
+    remote = {ref: info(shared, c) for ref, c in run_refs(shared).items()}
+    assert len(remote) == 6
+    assert {r["status"] for r in remote.values()} == {"COMPLETED"}
+    # each run in its own Slurm task, each task in a repository of its own (not the project)
+    tasks = sorted(r["worker"]["task"] for r in remote.values())
+    assert tasks == sorted(f"{job['job']}_{i}" for i in range(6))
+    assert all(r["supervisor"] == "gitxp worker" for r in remote.values())
+    configs = sorted(
+        (float(c["lr"]), int(c["seed"])) for c in map(config_of(shared), run_refs(shared).values())
+    )
+    assert configs == [(lr, s) for lr in (0.1, 0.2, 0.3) for s in (0, 1)]
+    for commit in run_refs(shared).values():
+        output = git(shared, "show", f"{commit}:.gitxp/output.log")
+        assert output.count("training with") == 1
+    # the results came back to the project by git
+    assert run_refs(repo) == run_refs(shared)
+    assert user_state(repo) == before
+    fsck(shared)
+    fsck(repo)
+
+    again = gitxp(repo, "sweep", "--executor", "slurm", "--remote", "origin", *GRID, env=slurm.env)
+    assert "skipped 6 with the same inputs" in again.stderr, again.stderr
+    assert len(jobs(repo)) == 1  # nothing submitted
+    assert len(run_refs(shared)) == 6
+
+
+def test_sigterm_to_a_task_leaves_its_run_interrupted_and_resume_completes_it(
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    (repo / "long.py").write_text(
+        "import os, time, gitxp\n"
+        "if gitxp.resumed_from() is None and gitxp.config()['x'] == 2:\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+        "    time.sleep(120)\n"
+        "gitxp.set_result('done')\n"
+    )
+    git(repo, "add", "long.py")
+    git(repo, "commit", "-q", "-m", "long")
+    command = [sys.executable, "-m", "gitxp", "sweep", "--executor", "slurm", "--remote", "origin"]
+    sweep = subprocess.Popen(
+        [*command, "long.py", "with", "x=1,2"],
+        cwd=repo,
+        env={**os.environ, **slurm.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + SWEEP_TIMEOUT
+    while not marker.exists() and sweep.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists(), sweep.communicate()
+    [job] = jobs(repo)
+    slow = _task_of(shared, repo, job, slurm)
+    scancel = subprocess.run(
+        ["scancel", "--signal=TERM", slow],
+        env={**os.environ, **slurm.env},
+        capture_output=True,
+        text=True,
+    )
+    assert scancel.returncode == 0, scancel.stderr
+    out, err = sweep.communicate(timeout=SWEEP_TIMEOUT)
+    assert sweep.returncode == 1, out + err
+    assert "1 completed, 0 failed, 1 left" in out, out + err
+    records = [info(shared, c) for c in run_refs(shared).values()]
+    statuses = {r["worker"]["task"]: r["status"] for r in records}
+    assert statuses[slow] == "INTERRUPTED"
+    assert sorted(statuses.values()) == ["COMPLETED", "INTERRUPTED"]
+    sweep_id = next(info(repo, c)["sweep"] for c in run_refs(repo).values())
+
+    shown = gitxp(repo, "sweep", "--status", sweep_id[:12], env=slurm.env).stdout
+    line = next(line for line in shown.splitlines() if slow in line)
+    assert "INTERRUPTED" in line and "failed" in line and "exit 130" in line, shown
+
+    resumed = gitxp(
+        repo,
+        "sweep",
+        *("--resume", sweep_id[:12], "--executor", "slurm", "--remote", "origin"),
+        env=slurm.env,
+        timeout=SWEEP_TIMEOUT,
+    )
+    assert "1 completed, 0 failed" in resumed.stdout, resumed.stdout + resumed.stderr
+    assert len(jobs(repo)) == 2
+    records = [info(shared, c) for c in run_refs(shared).values()]
+    assert sorted(r["status"] for r in records) == ["COMPLETED", "COMPLETED", "INTERRUPTED"]
+    interrupted = next(r["id"] for r in records if r["status"] == "INTERRUPTED")
+    [again] = [r for r in records if r.get("resumed_from") == interrupted]
+    assert again["status"] == "COMPLETED" and again["sweep"] == sweep_id
+    fsck(shared)
+    fsck(repo)
+
+
+def _task_of(shared: Path, repo: Path, job: dict, slurm: SlurmCluster) -> str:
+    """The task running the slow run: the one Slurm still runs once the quick one is done."""
+    deadline = time.monotonic() + SWEEP_TIMEOUT
+    while time.monotonic() < deadline:
+        listed = squeue(slurm, "--noheader", "--array", f"--jobs={job['job']}", "--format=%F_%K %T")
+        running = [line.split()[0] for line in listed.splitlines() if line.endswith(" RUNNING")]
+        done = [info(shared, c) for c in run_refs(shared).values()]
+        if len(running) == 1 and any(r["status"] == "COMPLETED" for r in done):
+            return running[0]
+        time.sleep(0.2)
+    raise AssertionError("the slow task was not found")
+
+
+def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
+) -> None:
+    cases = [
+        (["--partition", "nosuch"], "Slurm refuses the job"),
+        (["--time", "forever"], "Slurm refuses the job"),
+        (["--sbatch-file", str(tmp_path / "missing")], "cannot read the sbatch file"),
+    ]
+    bad_lines = tmp_path / "lines"
+    bad_lines.write_text("#SBATCH --account=x\nrm -rf /\n")
+    cases.append((["--sbatch-file", str(bad_lines)], "not an sbatch option"))
+    for args, message in cases:
+        proc = gitxp(
+            repo,
+            "sweep",
+            "--executor",
+            "slurm",
+            "--remote",
+            "origin",
+            *args,
+            *GRID,
+            env=slurm.env,
+            check=False,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
+    no_remote = gitxp(repo, "sweep", "--executor", "slurm", *GRID, env=slurm.env, check=False)
+    assert "needs --remote" in no_remote.stderr
+    no_slurm = gitxp(
+        repo,
+        "sweep",
+        "--executor",
+        "slurm",
+        "--remote",
+        "origin",
+        *GRID,
+        env={"PATH": str(tmp_path)},
+        check=False,
+    )
+    assert "sbatch is not on PATH" in no_slurm.stderr, no_slurm.stderr
+    assert run_refs(repo) == {} and run_refs(shared) == {}
+    assert jobs(repo) == []
+    fsck(repo)
