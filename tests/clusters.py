@@ -227,6 +227,7 @@ class DaskCluster:
                                 "--nthreads",
                                 "1",
                                 "--no-dashboard",
+                                "--no-nanny",
                                 "--local-directory",
                                 str(root / f"w{index}"),
                                 "--host",

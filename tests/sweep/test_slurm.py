@@ -21,6 +21,9 @@ from gitxp_testing import RUNS, git, gitxp
 from runstore_helpers import fsck, user_state
 from servers import GitDaemon, bare_repo
 
+from gitxp.errors import ExecutorError
+from gitxp.sweep.executors import get_executor
+
 GRID = ["train.py", "with", "lr=0.1,0.2,0.3", "seed=range(2)"]
 SWEEP_TIMEOUT = 180
 
@@ -200,45 +203,42 @@ def _task_of(shared: Path, repo: Path, job: dict, slurm: SlurmCluster) -> str:
 
 
 def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
-    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases = [
-        (["--partition", "nosuch"], "Slurm refuses the job"),
-        (["--time", "forever"], "Slurm refuses the job"),
-        (["--sbatch-file", str(tmp_path / "missing")], "cannot read the sbatch file"),
-    ]
+    proc = gitxp(
+        repo, "sweep", "--executor", "slurm", "--remote", "origin", "--partition", "nosuch",
+        *GRID, env=slurm.env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "gitxp: error: Slurm refuses the job: sbatch: error: invalid partition specified: nosuch"
+    ), proc.stderr
+    assert run_refs(repo) == {} and run_refs(shared) == {} and jobs(repo) == []
+
     bad_lines = tmp_path / "lines"
-    bad_lines.write_text("#SBATCH --account=x\nrm -rf /\n")
-    cases.append((["--sbatch-file", str(bad_lines)], "not an sbatch option"))
-    for args, message in cases:
-        proc = gitxp(
-            repo,
-            "sweep",
-            "--executor",
-            "slurm",
-            "--remote",
-            "origin",
-            *args,
-            *GRID,
-            env=slurm.env,
-            check=False,
-        )
-        assert proc.returncode == 2, proc.stderr
-        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2, proc.stderr
-    no_remote = gitxp(repo, "sweep", "--executor", "slurm", *GRID, env=slurm.env, check=False)
-    assert "needs --remote" in no_remote.stderr
-    no_slurm = gitxp(
-        repo,
-        "sweep",
-        "--executor",
-        "slurm",
-        "--remote",
-        "origin",
-        *GRID,
-        env={"PATH": str(tmp_path)},
-        check=False,
-    )
-    assert "sbatch is not on PATH" in no_slurm.stderr, no_slurm.stderr
-    assert run_refs(repo) == {} and run_refs(shared) == {}
-    assert jobs(repo) == []
+    bad_lines.write_text("#SBATCH --account=x\n# a comment\nrm -rf /\n")
+    array = tmp_path / "array"
+    array.write_text("#SBATCH --array=0-99\n")
+    base = {"repo": str(repo), "remote_url": str(shared)}
+    for monkeypatch_env, options, message in [
+        (slurm.env, {"time": "forever"}, "Slurm refuses the job"),
+        (slurm.env, {"sbatch-file": str(tmp_path / "missing")}, "cannot read the sbatch file"),
+        (slurm.env, {"sbatch-file": str(bad_lines)}, r"lines:3: not an sbatch option: 'rm -rf /'"),
+        (slurm.env, {"sbatch-file": str(array)}, "gitxp sets --array itself"),
+        (slurm.env, {"partition": "a\nb"}, "must be one non-empty line"),
+        (slurm.env, {"remote_url": ""}, "needs --remote"),
+        (slurm.env, {"remote_url": "https://u:secret@example.com/r.git"}, r"u:\*\*\*@"),
+        ({"PATH": str(tmp_path)}, {}, "sbatch is not on PATH"),
+    ]:
+        with monkeypatch.context() as mp:
+            for key, value in monkeypatch_env.items():
+                mp.setenv(key, value)
+            with pytest.raises(ExecutorError, match=message) as caught:
+                get_executor("slurm", {**base, **options})
+        assert "\n" not in str(caught.value) and "secret" not in str(caught.value)
+    git(repo, "config", "gitxp.slurm.partition", "nosuch")
+    with monkeypatch.context() as mp:
+        mp.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
+        with pytest.raises(ExecutorError, match="invalid partition"):
+            get_executor("slurm", base)
     fsck(repo)

@@ -37,7 +37,7 @@ from gitxp.sweep.queue import TASK_ENV
 from gitxp.sweep.worker import worker_command
 
 NAME = "dask"
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 5.0
 CANCEL_TIMEOUT = 60.0  # how long cancel waits for interrupted runs to be recorded
 STOP_POLL = 1.0  # seconds between a task's looks at the stop event
 OUTPUT_TAIL = 20  # lines of a worker's output a task sends back
@@ -155,7 +155,8 @@ class DaskExecutor:
         running = {key for keys in processing.values() for key in keys}
         self.client.cancel([f for f in futures if f.key not in running])
         try:
-            wait([f for f in futures if f.key in running], timeout=CANCEL_TIMEOUT)
+            with self.client.as_current():
+                wait([f for f in futures if f.key in running], timeout=CANCEL_TIMEOUT)
         except TimeoutError:
             raise ExecutorError(
                 f"Dask tasks did not stop within {CANCEL_TIMEOUT:.0f} s; their runs may "
