@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from clusters import DaskCluster, EngineError
-from gitxp_testing import RUNS, git, gitxp
+from gitxp_testing import RUNS, git, gitxp, run_refs
 from runstore_helpers import fsck, user_state
 from servers import bare_repo, free_port
 
@@ -58,11 +58,6 @@ def shared(repo: Path, tmp_path: Path) -> Path:
     git(repo, "remote", "add", "origin", str(bare))
     git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
     return bare
-
-
-def run_refs(cwd: Path) -> dict[str, str]:
-    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
-    return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
 
 def info(cwd: Path, commit: str) -> dict:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from clusters import EngineError, SlurmCluster
-from gitxp_testing import RUNS, git, gitxp
+from gitxp_testing import git, gitxp, run_refs
 from runstore_helpers import fsck, user_state
 from servers import GitDaemon, bare_repo
 
@@ -50,11 +50,6 @@ def shared(repo: Path, tmp_path: Path) -> Iterator[Path]:
     git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
     yield bare
     daemon.stop()
-
-
-def run_refs(cwd: Path) -> dict[str, str]:
-    out = git(cwd, "for-each-ref", "--format=%(refname) %(objectname)", RUNS)
-    return dict(line.split(" ", 1) for line in out.splitlines() if line)
 
 
 def info(cwd: Path, commit: str) -> dict:
