@@ -72,8 +72,9 @@ _SCRIPT = """\
 #SBATCH --job-name={job_name}
 #SBATCH --output={output}
 {extra}
-# gitxp sweep {sweep}: this task runs one of its queued runs with gitxp worker, in a new
-# repository in a node-local temporary folder; git brings the inputs and takes the result.
+# A task of gitxp sweep {sweep}.
+# It runs one of the sweep's queued runs with gitxp worker, in a new repository in a
+# node-local temporary folder: git fetch brings the inputs, git push takes the result.
 set -u
 work=$(mktemp -d "${{TMPDIR:-/tmp}}/gitxp-task.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
