@@ -16,7 +16,7 @@ from gitxp.query.listing import table
 from gitxp.share.sync import fetch
 from gitxp.store.runs import RunRecord
 from gitxp.sweep.executors import HandleStatus
-from gitxp.sweep.executors.slurm import recorded_handles, task_states
+from gitxp.sweep.executors.slurm import jobs_folder, recorded_handles, task_states
 from gitxp.sweep.status import sweep_records
 
 
@@ -38,7 +38,7 @@ def sweep_status(repo: GitRepo, sweep_id: str, remote: str | None = None) -> lis
     if remote is not None:
         fetch(repo, remote)
     full_id, records = sweep_records(repo, sweep_id)
-    handles = recorded_handles(repo.state_dir / "sweeps" / full_id)
+    handles = recorded_handles(jobs_folder(repo, full_id))
     tasks = {s.handle.id: s for s in task_states(handles)} if handles else {}
     rows = []
     for rec in records:

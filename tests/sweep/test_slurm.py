@@ -75,14 +75,16 @@ def squeue(slurm: SlurmCluster, *args: str) -> str:
 
 
 def test_a_3x2_sweep_is_one_job_array_and_the_same_sweep_again_skips_all(
-    repo: Path, slurm: SlurmCluster, shared: Path
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
 ) -> None:
     before = user_state(repo)
+    extra = tmp_path / "extra.sbatch"
+    extra.write_text(f"# where the tasks' own messages go\n--output={tmp_path}/task-%A_%a.out\n")
     proc = gitxp(
         repo,
         "sweep",
         *("--executor", "slurm", "--remote", "origin", "--partition", "debug"),
-        *("--time", "5:00", "--cpus-per-task", "1", "--mem", "100M"),
+        *("--time", "5:00", "--cpus-per-task", "1", "--mem", "100M", "--sbatch-file", str(extra)),
         *GRID,
         env=slurm.env,
         timeout=SWEEP_TIMEOUT,
@@ -92,6 +94,9 @@ def test_a_3x2_sweep_is_one_job_array_and_the_same_sweep_again_skips_all(
     assert job["tasks"] == 6
     script = Path(job["script"]).read_text()
     assert "#SBATCH --job-name=gitxp-sw-" in script and "--max-runs 1" in script
+    assert f"#SBATCH --output={tmp_path}/task-%A_%a.out" in script
+    messages = sorted((tmp_path / f"task-{job['job']}_{i}.out").read_text() for i in range(6))
+    assert all("gitxp worker: 1 completed" in m for m in messages), messages
     remote = {ref: info(shared, c) for ref, c in run_refs(shared).items()}
     assert len(remote) == 6
     assert {r["status"] for r in remote.values()} == {"COMPLETED"}
@@ -131,6 +136,9 @@ def test_sigterm_to_a_task_leaves_its_run_interrupted_and_resume_completes_it(
     )
     git(repo, "add", "long.py")
     git(repo, "commit", "-q", "-m", "long")
+    extra = tmp_path / "extra.sbatch"
+    extra.write_text(f"#SBATCH --output={tmp_path}/task-%A_%a.out\n")
+    git(repo, "config", "gitxp.slurm.sbatch-file", str(extra))  # settings from git config
     command = [sys.executable, "-m", "gitxp", "sweep", "--executor", "slurm", "--remote", "origin"]
     sweep = subprocess.Popen(
         [*command, "long.py", "with", "x=1,2"],
@@ -159,6 +167,9 @@ def test_sigterm_to_a_task_leaves_its_run_interrupted_and_resume_completes_it(
     records = [info(shared, c) for c in run_refs(shared).values()]
     statuses = {r["worker"]["task"]: r["status"] for r in records}
     assert statuses[slow] == "INTERRUPTED"
+    said = (tmp_path / f"task-{slow}.out").read_text()
+    assert "SIGTERM: waiting for the worker" not in said  # the step got it, not the shell
+    assert "1 interrupted" in said, said
     assert sorted(statuses.values()) == ["COMPLETED", "INTERRUPTED"]
     sweep_id = next(info(repo, c)["sweep"] for c in run_refs(repo).values())
 

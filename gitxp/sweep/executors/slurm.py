@@ -44,6 +44,10 @@ NAME = "slurm"
 SBATCH_OPTIONS = ("partition", "time", "gres", "cpus-per-task", "mem")
 JOBS_FILE = "slurm.json"
 JOBS_FORMAT = 1
+# Each task's own messages, on its node: /tmp is there on every node, a folder of this
+# repository may not be (Slurm fails a task whose output folder is missing). An --output
+# line in the sbatch file comes later in the script, so it wins.
+TASK_OUTPUT = "/tmp/%x-%A_%a.out"
 CLIENT_TIMEOUT = 60.0
 STATUS_INTERVAL = 3.0  # seconds between two squeue calls: slurmctld serves many users
 
@@ -158,7 +162,7 @@ class SlurmExecutor:
 
     def __init__(self, options: Mapping[str, str]) -> None:
         self.repo = GitRepo(options.get("repo") or os.getcwd())
-        self.log_dir = Path(options.get("log_dir") or self.repo.state_dir / "sweeps")
+        self.log_dir = Path(options["log_dir"]) if options.get("log_dir") else None
         self.env = options.get("env") or "current"
         self.python = options.get("python") or None
         self.remote_url = self._remote_url(options)
@@ -215,7 +219,7 @@ class SlurmExecutor:
             command = [*self.gitxp, *command[3:]]  # replaces "python -m gitxp"
         return _SCRIPT.format(
             job_name=f"gitxp-{sweep.id[:10]}",
-            output=self.log_dir / "slurm-%A_%a.out",
+            output=TASK_OUTPUT,
             extra="\n".join(self.extra),
             sweep=sweep.id,
             worker=shlex.join(command),
@@ -226,8 +230,9 @@ class SlurmExecutor:
         """One ``sbatch --array`` with a task per planned run; a handle per task."""
         if not planned:
             return []
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / f"slurm-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.sh"
+        folder = self.log_dir or jobs_folder(self.repo, sweep.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"slurm-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.sh"
         path.write_text(self.script(sweep))
         path.chmod(0o755)
         proc = _client(
@@ -245,7 +250,7 @@ class SlurmExecutor:
             raise ExecutorError(
                 f"sbatch did not submit the sweep: {_first_line(proc.stderr or proc.stdout)}"
             )
-        record_job(self.log_dir, job, len(planned), path)
+        record_job(folder, job, len(planned), path)
         return _task_handles(job, len(planned))
 
     def status(self, handles: Sequence[Handle]) -> list[HandleStatus]:
@@ -333,6 +338,11 @@ def task_states(handles: Sequence[Handle]) -> list[HandleStatus]:
 
 
 # -- the submissions of a sweep, kept in its local state folder -------------------------------
+
+
+def jobs_folder(repo: GitRepo, sweep_id: str) -> Path:
+    """Where a sweep's job scripts and ``slurm.json`` are kept (its local state folder)."""
+    return repo.state_dir / "sweeps" / sweep_id
 
 
 def record_job(log_dir: Path, job: str, tasks: int, script: Path) -> None:
