@@ -19,7 +19,7 @@ import yaml
 from clusters import EngineError, SlurmCluster
 from gitxp_testing import git, gitxp, run_refs
 from runstore_helpers import fsck, user_state
-from servers import GitDaemon, bare_repo
+from servers import GitDaemon, bare_repo, free_port
 
 from gitxp.errors import ExecutorError
 from gitxp.sweep.executors import get_executor
@@ -220,6 +220,13 @@ def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
         "gitxp: error: Slurm refuses the job: sbatch: error: invalid partition specified: nosuch"
     ), proc.stderr
     assert run_refs(repo) == {} and run_refs(shared) == {} and jobs(repo) == []
+    git(repo, "remote", "add", "dead", f"git://127.0.0.1:{free_port()}/shared.git")
+    proc = gitxp(
+        repo, "sweep", "--executor", "slurm", "--remote", "dead", *GRID, env=slurm.env, check=False
+    )
+    assert proc.returncode == 2 and "nothing was submitted" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 2  # the plan's line, then the error
+    assert run_refs(repo) == {} and jobs(repo) == []
 
     bad_lines = tmp_path / "lines"
     bad_lines.write_text("#SBATCH --account=x\n# a comment\nrm -rf /\n")
