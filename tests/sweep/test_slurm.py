@@ -230,6 +230,8 @@ def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
 
     bad_lines = tmp_path / "lines"
     bad_lines.write_text("#SBATCH --account=x\n# a comment\nrm -rf /\n")
+    too_big = tmp_path / "nodes"
+    too_big.write_text("#SBATCH --nodes=3\n")  # the cluster has one
     array = tmp_path / "array"
     array.write_text("#SBATCH --array=0-99\n")
     base = {"repo": str(repo), "remote_url": str(shared)}
@@ -238,6 +240,7 @@ def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
         (slurm.env, {"sbatch-file": str(tmp_path / "missing")}, "cannot read the sbatch file"),
         (slurm.env, {"sbatch-file": str(bad_lines)}, r"lines:3: not an sbatch option: 'rm -rf /'"),
         (slurm.env, {"sbatch-file": str(array)}, "gitxp sets --array itself"),
+        (slurm.env, {"sbatch-file": str(too_big)}, "Slurm refuses the job: .*node"),
         (slurm.env, {"partition": "a\nb"}, "must be one non-empty line"),
         (slurm.env, {"remote_url": ""}, "needs --remote"),
         (slurm.env, {"remote_url": "https://u:secret@example.com/r.git"}, r"u:\*\*\*@"),

@@ -204,9 +204,18 @@ class SlurmExecutor:
         return [f"--{name}={value}" for name, value in self.settings.items()]
 
     def _test_submission(self) -> None:
-        """``sbatch --test-only``: Slurm is reachable and takes these options; submits nothing."""
+        """``sbatch --test-only``: Slurm is reachable and takes these options and the sbatch
+        file's; submits nothing."""
+        extra = [arg for line in self.extra for arg in shlex.split(line.removeprefix("#SBATCH"))]
         proc = _client(
-            [self.sbatch, "--test-only", "--array=0-0", *self._sbatch_args(), "--wrap=true"],
+            [
+                self.sbatch,
+                "--test-only",
+                "--array=0-0",
+                *extra,
+                *self._sbatch_args(),
+                "--wrap=true",
+            ],
             "checking the Slurm options",
         )
         if proc.returncode != 0:
