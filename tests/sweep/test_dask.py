@@ -6,18 +6,23 @@ of its own in a temporary folder on its Dask worker.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from clusters import DaskCluster, EngineError
+from executor_helpers import (
+    GRID,
+    SWEEP_TIMEOUT,
+    commit_long_script,
+    config,
+    info,
+    start_sweep,
+    wait_for_marker,
+)
 from gitxp_testing import RUNS, git, gitxp, run_refs
 from runstore_helpers import fsck, user_state
 from servers import bare_repo, free_port
@@ -25,8 +30,6 @@ from servers import bare_repo, free_port
 from gitxp.errors import ExecutorError
 from gitxp.sweep.executors import get_executor
 
-GRID = ["train.py", "with", "lr=0.1,0.2,0.3", "seed=range(2)"]
-SWEEP_TIMEOUT = 180
 GITCONFIG = "[user]\n\tname = Dask Worker\n\temail = dask@example.com\n"
 
 
@@ -60,10 +63,6 @@ def shared(repo: Path, tmp_path: Path) -> Path:
     return bare
 
 
-def info(cwd: Path, commit: str) -> dict:
-    return json.loads(git(cwd, "show", f"{commit}:.gitxp/run.json"))
-
-
 def test_a_3x2_sweep_runs_as_dask_tasks_and_the_same_sweep_again_skips_all(
     repo: Path, dask_cluster: DaskCluster, shared: Path
 ) -> None:
@@ -79,10 +78,7 @@ def test_a_3x2_sweep_runs_as_dask_tasks_and_the_same_sweep_again_skips_all(
     assert tasks == {f"gitxp-worker-{ref[len(RUNS) :]}" for ref in remote}
     configs = sorted(
         (float(c["lr"]), int(c["seed"]))
-        for c in (
-            yaml.safe_load(git(shared, "show", f"{commit}:.gitxp/config.yaml"))
-            for commit in run_refs(shared).values()
-        )
+        for c in (config(shared, commit) for commit in run_refs(shared).values())
     )
     assert configs == [(lr, s) for lr in (0.1, 0.2, 0.3) for s in (0, 1)]
     for commit in run_refs(shared).values():
@@ -133,27 +129,10 @@ def test_ctrl_c_stops_the_dask_tasks_their_runs_end_interrupted_and_resume_compl
     repo: Path, dask_cluster: DaskCluster, shared: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "started"
-    (repo / "long.py").write_text(
-        "import time, gitxp\n"
-        "if gitxp.resumed_from() is None:\n"
-        f"    open({str(marker)!r}, 'w').close()\n"
-        "    time.sleep(120)\n"
-        "gitxp.set_result('done')\n"
-    )
-    git(repo, "add", "long.py")
-    git(repo, "commit", "-q", "-m", "long")
+    commit_long_script(repo, marker)
     submit = ["--executor", "dask", "--scheduler", dask_cluster.address, "--remote", "origin"]
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "gitxp", "sweep", *submit, "long.py", "with", "x=1"],
-        cwd=repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + SWEEP_TIMEOUT
-    while not marker.exists() and sweep.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), sweep.communicate()
+    sweep = start_sweep(repo, *submit, "long.py", "with", "x=1")
+    wait_for_marker(marker, sweep)
     sweep.send_signal(signal.SIGINT)
     out, err = sweep.communicate(timeout=SWEEP_TIMEOUT)
     assert sweep.returncode == 130, out + err

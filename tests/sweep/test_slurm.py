@@ -9,23 +9,27 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from clusters import EngineError, SlurmCluster
+from executor_helpers import (
+    GRID,
+    SWEEP_TIMEOUT,
+    commit_long_script,
+    config,
+    info,
+    start_sweep,
+    wait_for_marker,
+)
 from gitxp_testing import git, gitxp, run_refs
 from runstore_helpers import fsck, user_state
 from servers import GitDaemon, bare_repo, free_port
 
 from gitxp.errors import ExecutorError
 from gitxp.sweep.executors import get_executor
-
-GRID = ["train.py", "with", "lr=0.1,0.2,0.3", "seed=range(2)"]
-SWEEP_TIMEOUT = 180
 
 
 @pytest.fixture(scope="session")
@@ -50,14 +54,6 @@ def shared(repo: Path, tmp_path: Path) -> Iterator[Path]:
     git(repo, "push", "-q", "origin", "HEAD:refs/heads/main")
     yield bare
     daemon.stop()
-
-
-def info(cwd: Path, commit: str) -> dict:
-    return json.loads(git(cwd, "show", f"{commit}:.gitxp/run.json"))
-
-
-def config_of(cwd: Path) -> Callable[[str], dict]:
-    return lambda commit: yaml.safe_load(git(cwd, "show", f"{commit}:.gitxp/config.yaml"))
 
 
 def jobs(repo: Path) -> list[dict]:
@@ -105,7 +101,8 @@ def test_a_3x2_sweep_is_one_job_array_and_the_same_sweep_again_skips_all(
     assert tasks == sorted(f"{job['job']}_{i}" for i in range(6))
     assert all(r["supervisor"] == "gitxp worker" for r in remote.values())
     configs = sorted(
-        (float(c["lr"]), int(c["seed"])) for c in map(config_of(shared), run_refs(shared).values())
+        (float(c["lr"]), int(c["seed"]))
+        for c in (config(shared, commit) for commit in run_refs(shared).values())
     )
     assert configs == [(lr, s) for lr in (0.1, 0.2, 0.3) for s in (0, 1)]
     for commit in run_refs(shared).values():
@@ -127,31 +124,13 @@ def test_sigterm_to_a_task_leaves_its_run_interrupted_and_resume_completes_it(
     repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
 ) -> None:
     marker = tmp_path / "started"
-    (repo / "long.py").write_text(
-        "import os, time, gitxp\n"
-        "if gitxp.resumed_from() is None and gitxp.config()['x'] == 2:\n"
-        f"    open({str(marker)!r}, 'w').close()\n"
-        "    time.sleep(120)\n"
-        "gitxp.set_result('done')\n"
-    )
-    git(repo, "add", "long.py")
-    git(repo, "commit", "-q", "-m", "long")
+    commit_long_script(repo, marker, "gitxp.config()['x'] == 2")
     extra = tmp_path / "extra.sbatch"
     extra.write_text(f"#SBATCH --output={tmp_path}/task-%A_%a.out\n")
     git(repo, "config", "gitxp.slurm.sbatch-file", str(extra))  # settings from git config
-    command = [sys.executable, "-m", "gitxp", "sweep", "--executor", "slurm", "--remote", "origin"]
-    sweep = subprocess.Popen(
-        [*command, "long.py", "with", "x=1,2"],
-        cwd=repo,
-        env={**os.environ, **slurm.env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + SWEEP_TIMEOUT
-    while not marker.exists() and sweep.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert marker.exists(), sweep.communicate()
+    submit = ["--executor", "slurm", "--remote", "origin"]
+    sweep = start_sweep(repo, *submit, "long.py", "with", "x=1,2", env=slurm.env)
+    wait_for_marker(marker, sweep)
     [job] = jobs(repo)
     slow = _task_of(shared, repo, job, slurm)
     scancel = subprocess.run(
@@ -180,7 +159,7 @@ def test_sigterm_to_a_task_leaves_its_run_interrupted_and_resume_completes_it(
     resumed = gitxp(
         repo,
         "sweep",
-        *("--resume", sweep_id[:12], "--executor", "slurm", "--remote", "origin"),
+        *("--resume", sweep_id[:12], *submit),
         env=slurm.env,
         timeout=SWEEP_TIMEOUT,
     )
