@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -237,3 +238,23 @@ def test_bad_slurm_settings_are_one_line_before_anything_is_queued(
         with pytest.raises(ExecutorError, match="invalid partition"):
             get_executor("slurm", base)
     fsck(repo)
+
+
+def test_ctrl_c_cancels_the_job_array_and_waits_for_the_interrupted_run(
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    commit_long_script(repo, marker, "gitxp.config()['x'] == 1")
+    git(repo, "config", "gitxp.slurm.sbatch-file", str(tmp_path / "extra.sbatch"))
+    (tmp_path / "extra.sbatch").write_text(f"--output={tmp_path}/task-%A_%a.out\n")
+    submit = ["--executor", "slurm", "--remote", "origin"]
+    sweep = start_sweep(repo, *submit, "long.py", "with", "x=1", env=slurm.env)
+    wait_for_marker(marker, sweep)
+    sweep.send_signal(signal.SIGINT)
+    out, err = sweep.communicate(timeout=SWEEP_TIMEOUT)
+    assert sweep.returncode == 130, out + err
+    [job] = jobs(repo)
+    assert squeue(slurm, "--noheader", f"--jobs={job['job']}").strip() == ""
+    [record] = [info(shared, c) for c in run_refs(shared).values()]
+    assert record["status"] == "INTERRUPTED", record
+    assert info(repo, run_refs(repo)[f"refs/gitxp/runs/{record['id']}"])["status"] == "INTERRUPTED"

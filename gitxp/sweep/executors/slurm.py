@@ -49,6 +49,7 @@ JOBS_FORMAT = 1
 # line in the sbatch file comes later in the script, so it wins.
 TASK_OUTPUT = "/tmp/%x-%A_%a.out"
 CLIENT_TIMEOUT = 60.0
+CANCEL_TIMEOUT = 120.0  # Slurm's KillWait (30 s by default) and then some
 STATUS_INTERVAL = 3.0  # seconds between two squeue calls: slurmctld serves many users
 
 # Slurm's job states (squeue, sacct, scontrol) → the executor states.
@@ -274,12 +275,22 @@ class SlurmExecutor:
 
     def cancel(self, handles: Sequence[Handle]) -> None:
         """``scancel`` the tasks: running ones get SIGTERM (their runs end INTERRUPTED),
-        pending ones leave the queue (their runs stay QUEUED)."""
+        pending ones leave the queue (their runs stay QUEUED). Returns once Slurm says
+        every task ended, so the interrupted runs have been pushed."""
         ids = [h.id for h in handles if _TASK_ID.match(h.id)]
-        if ids:
-            proc = _client([_program("scancel"), *ids], "cancelling the tasks")
-            if proc.returncode != 0:
-                raise ExecutorError(f"scancel failed: {_first_line(proc.stderr)}")
+        if not ids:
+            return
+        proc = _client([_program("scancel"), *ids], "cancelling the tasks")
+        if proc.returncode != 0:
+            raise ExecutorError(f"scancel failed: {_first_line(proc.stderr)}")
+        deadline = time.monotonic() + CANCEL_TIMEOUT
+        while not all(s.finished for s in task_states(handles)):
+            if time.monotonic() > deadline:
+                raise ExecutorError(
+                    f"Slurm tasks still run {CANCEL_TIMEOUT:.0f} s after scancel; "
+                    "'gitxp sweep --status' shows them"
+                )
+            time.sleep(STATUS_INTERVAL)
 
 
 # -- what Slurm says about tasks ---------------------------------------------------------------
