@@ -179,3 +179,21 @@ def pid_alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def kill_under(folder: Path) -> None:
+    """SIGKILL every process working in ``folder``: a test that failed half-way must not
+    leave a run's child (in a process group of its own) running on its own."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        if cwd == str(folder) or cwd.startswith(f"{folder}{os.sep}"):
+            try:
+                os.kill(int(entry), 9)
+            except OSError:
+                pass

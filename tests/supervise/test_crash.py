@@ -24,6 +24,7 @@ from runstore_helpers import (
     git,
     gitxp,
     gitxp_run,
+    kill_under,
     pid_alive,
     run_info,
     run_refs,
@@ -127,9 +128,10 @@ def test_supervisor_killed_then_sealed_as_died(repo: Path, tmp_path: Path, seale
             os.kill(child, signal.SIGKILL)
         wait_for(lambda: not pid_alive(child), "the child to be gone")
     finally:
+        kill_under(repo)
         if sup.poll() is None:
             sup.kill()
-            sup.wait()
+        sup.wait()
     # The ref says RUNNING with a heartbeat from before the kill.
     info = run_info(repo, ref)
     assert info["status"] == "RUNNING"
@@ -189,9 +191,10 @@ def test_running_run_is_not_sealed_by_other_commands(repo: Path, tmp_path: Path)
         sup.send_signal(signal.SIGTERM)
         sup.wait(timeout=20)
     finally:
+        kill_under(repo)
         if sup.poll() is None:
             sup.kill()
-            sup.wait()
+        sup.wait()
     info = run_info(repo, ref)
     assert info["status"] == "INTERRUPTED"  # scancel, docker stop: a stop, not a failure
     assert info["exit_code"] == sup.returncode == 128 + signal.SIGTERM
@@ -224,9 +227,10 @@ def test_sigint_interrupts(repo: Path, tmp_path: Path, target: str) -> None:
             os.killpg(sup.pid, signal.SIGINT)
         returncode = sup.wait(timeout=20)
     finally:
+        kill_under(repo)
         if sup.poll() is None:
             sup.kill()
-            sup.wait()
+        sup.wait()
     out = (tmp_path / "out").read_text()
     assert returncode == 130, out
     (ref,) = set(run_refs(repo)) - set(before)

@@ -21,7 +21,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runstore_helpers import fsck, git, gitxp, pid_alive, run_info, run_refs, show_json, wait_for
+from runstore_helpers import (
+    fsck,
+    git,
+    gitxp,
+    kill_under,
+    pid_alive,
+    run_info,
+    run_refs,
+    show_json,
+    wait_for,
+)
 
 SPOOL = Path(".git") / "gitxp" / "spool"
 TRIALS = int(os.environ.get("GITXP_TORTURE_TRIALS", "2"))
@@ -72,16 +82,27 @@ def spool_free(spool: Path) -> bool:
         os.close(fd)
 
 
+@pytest.fixture(autouse=True)
+def reaper(tmp_path: Path) -> Iterator[None]:
+    """Whatever a test started is killed at its end: children have process groups of
+    their own, so one that fails half-way would leave them running."""
+    try:
+        yield
+    finally:
+        kill_under(tmp_path)
+
+
 def start(repo: Path, *args: str, log: Path, session: bool = True) -> subprocess.Popen[bytes]:
     """``gitxp run ARGS`` in the background, its output in ``log``."""
     with open(log, "wb") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "gitxp", "run", *args],
             cwd=repo,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=session,
         )
+    return proc
 
 
 def wait_logged(side: Path, count: int) -> None:
