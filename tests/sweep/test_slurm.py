@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from clusters import EngineError, SlurmCluster
@@ -258,3 +259,24 @@ def test_ctrl_c_cancels_the_job_array_and_waits_for_the_interrupted_run(
     [record] = [info(shared, c) for c in run_refs(shared).values()]
     assert record["status"] == "INTERRUPTED", record
     assert info(repo, run_refs(repo)[f"refs/gitxp/runs/{record['id']}"])["status"] == "INTERRUPTED"
+
+
+def test_the_job_script_starts_gitxp_as_configured_and_keeps_the_sbatch_lines(
+    repo: Path, slurm: SlurmCluster, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = tmp_path / "lines"
+    lines.write_text("#SBATCH --comment=gitxp-test\n\n--requeue\n")
+    git(repo, "config", "gitxp.slurm.gitxp", "/opt/envs/ml/bin/python -m gitxp")
+    git(repo, "config", "gitxp.slurm.sbatch-file", str(lines))
+    monkeypatch.setenv("SLURM_CONF", slurm.env["SLURM_CONF"])
+    executor = get_executor(
+        "slurm", {"repo": str(repo), "remote_url": "shared.git", "env": "venv", "time": "1:00"}
+    )
+    script = executor.script(SimpleNamespace(id="sw-01TEST"))
+    assert "#SBATCH --comment=gitxp-test\n#SBATCH --requeue\n" in script
+    remote = (repo / "shared.git").resolve()  # a relative path remote, made absolute
+    assert (
+        f"srun --ntasks=1 /opt/envs/ml/bin/python -m gitxp worker --remote {remote} "
+        "--sweep sw-01TEST --max-runs 1 --env venv &\n"
+    ) in script
+    assert executor.settings == {"time": "1:00"}
