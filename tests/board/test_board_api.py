@@ -315,3 +315,11 @@ def test_board_of_an_empty_repository(empty_repo: Path) -> None:
         assert data["rows"] == [] and data["total"] == 0
     finally:
         served.stop()
+
+
+def test_pair_diff_shows_how_the_outputs_differ(board: Board, project: Project) -> None:
+    diff = board.get(f"/api/diff?a={project.ids['a']}&b={project.ids['xss']}").json()
+    patch = diff["output"]["patch"]
+    assert "-trained with plain" in patch and "+trained with " in patch
+    same = board.get(f"/api/diff?a={project.ids['a']}&b={project.ids['a']}").json()
+    assert same["output"]["patch"] == ""
