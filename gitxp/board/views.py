@@ -20,7 +20,9 @@ from typing import Any
 from gitxp.board.series import Window, downsample
 from gitxp.errors import RunNotFoundError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo
+from gitxp.query.attested import attestation_json
 from gitxp.query.listing import STALE_AFTER
+from gitxp.store.attestations import attestations_of
 from gitxp.store.ids import is_run_id
 from gitxp.store.notes import NotesIndex
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
@@ -100,6 +102,7 @@ def run_page(repo: GitRepo, notes: NotesIndex, spec: str) -> dict[str, Any]:
         "note_tags": note.tags,
         "note": note.text,
         "output_trace": _output_trace(rec),
+        "attestations": [attestation_json(a) for a in attestations_of(repo, rec.ref.id)],
         "now": time.time(),
         "stale_after": STALE_AFTER,
     }

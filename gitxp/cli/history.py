@@ -19,10 +19,18 @@ from gitxp.cli.common import complete_runs, confirm, err, open_repo
     show_default=True,
     help="current: this interpreter, drift reported; venv: a venv built from the run's lock.",
 )
-@click.option("--python", help="The interpreter for --env current (default: gitxp's own).")
-@click.option("--strict", is_flag=True, help="Environment drift is a failure.")
+@click.option("--python", help="The interpreter for --env current (default: your shell's).")
+@click.option("--strict", is_flag=True, help="Environment drift is a failure; refuse to run.")
 @click.option("--rtol", type=float, default=0.0, show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=float, default=0.0, show_default=True, help="Absolute tolerance.")
+@click.option(
+    "--tolerances", type=click.Path(), help="YAML/JSON file: per metric {rtol: N, atol: N}."
+)
+@click.option(
+    "--sign/--no-sign",
+    default=None,
+    help="Sign the reproduction and its attestation (default: git config gitxp.sign).",
+)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before running others' runs.")
 @click.option("--keep-worktree", is_flag=True, help="Keep the temporary worktree afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
@@ -33,6 +41,8 @@ def reproduce(
     strict: bool,
     rtol: float,
     atol: float,
+    tolerances: str | None,
+    sign: bool | None,
     yes: bool,
     keep_worktree: bool,
     as_json: bool,
@@ -49,6 +59,8 @@ def reproduce(
         strict=strict,
         rtol=rtol,
         atol=atol,
+        tolerances=tolerances,
+        sign=sign,
         yes=yes,
         keep_worktree=keep_worktree,
     )
@@ -56,6 +68,17 @@ def reproduce(
         verdict = reproduce_(open_repo(), run_spec, options, echo=err, confirm=confirm)
     click.echo(verdict_json(verdict) if as_json else "\n" + verdict.table())
     sys.exit(0 if verdict.reproduced else 1)
+
+
+@click.command()
+@click.argument("run_spec", metavar="RUN")
+def verify(run_spec: str) -> None:
+    """Check the signatures of RUN's commits and attestations; exit 0 if all are good."""
+    from gitxp.reproduce.verify import verify as verify_
+
+    report = verify_(open_repo(), run_spec)
+    click.echo(report.text())
+    sys.exit(0 if report.ok else 1)
 
 
 @click.command("diff")
@@ -167,6 +190,12 @@ def rm(
 @click.option("--keep-reproduced", is_flag=True, help="Keep runs that have been reproduced.")
 @click.option("--older-than", help="Only runs older than this are deleted (30d, 12h, 2w).")
 @click.option("--yes", is_flag=True, help="Delete what the plan lists (default: only list it).")
+@click.option(
+    "--venv-age",
+    default="14d",
+    show_default=True,
+    help="Remove reproduction venvs unused for this long (0s: all).",
+)
 def gc(
     prune: str | None,
     keep_best: int | None,
@@ -177,6 +206,7 @@ def gc(
     keep_reproduced: bool,
     older_than: str | None,
     yes: bool,
+    venv_age: str,
 ) -> None:
     """Give back the space of deleted runs; refs, reflogs and worktrees stay.
 
@@ -203,7 +233,7 @@ def gc(
             )
             return
         click.echo(f"deleted {len(apply_plan(repo, plan))} runs")
-    click.echo(gc_(repo, prune=prune).summary())
+    click.echo(gc_(repo, prune=prune, venv_age=venv_age).summary())
 
 
 @click.command()

@@ -17,7 +17,17 @@ from typing import TextIO
 import click
 
 from gitxp.cli.common import open_repo
-from gitxp.cli.history import bisect, branch_, checkout, diff_, gc, lineage, reproduce, rm
+from gitxp.cli.history import (
+    bisect,
+    branch_,
+    checkout,
+    diff_,
+    gc,
+    lineage,
+    reproduce,
+    rm,
+    verify,
+)
 from gitxp.cli.runs import ls, note, recover, run, show, tag
 from gitxp.cli.sacred import import_
 from gitxp.cli.share import bundle, fetch, hooks, push
@@ -72,6 +82,7 @@ for _command in (
     plot,
     board,
     reproduce,
+    verify,
     diff_,
     checkout,
     branch_,

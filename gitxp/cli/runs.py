@@ -65,6 +65,11 @@ from gitxp.git.repo import GitRepo
     is_flag=True,
     help="Record the run QUEUED (snapshot, config) for 'gitxp worker'; run nothing.",
 )
+@click.option(
+    "--sign/--no-sign",
+    default=None,
+    help="Sign the run's commits as git does (default: git config gitxp.sign).",
+)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(
     args: tuple[str, ...],
@@ -80,6 +85,7 @@ def run(
     yes: bool,
     push_remote: str | None,
     queue: bool,
+    sign: bool | None,
 ) -> None:
     """Record a run: gitxp run SCRIPT.py [ARGS] [with K=V …]  or  gitxp run -- CMD …"""
     from gitxp.supervise.runner import RunOptions
@@ -102,6 +108,7 @@ def run(
         push=push_remote,
         inputs=list(inputs),
         queue=queue,
+        sign=sign,
     )
     if queue and resume_spec is not None:
         from gitxp.errors import UsageError

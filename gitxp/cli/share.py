@@ -82,6 +82,11 @@ def push(
             click.echo(f"gitxp: {report.notes}", err=True)
         else:
             click.echo(report.notes)
+    if report.attestations:
+        verb = "would push" if dry_run else "pushed"
+        click.echo(f"attestations: {verb} {len(report.attestations)}")
+    for line in report.attestation_problems:
+        click.echo(f"gitxp: attestation {line}", err=True)
     for run_id, why in report.behind:
         click.echo(
             f"gitxp: {where_to} has a later state of run {run_id} ({why}); 'gitxp fetch' brings it",
@@ -132,6 +137,10 @@ def _report_fetch(report: FetchReport, quiet: bool) -> None:
             click.echo(f"gitxp: {report.notes}", err=True)
         else:
             click.echo(report.notes)
+    if report.attestations:
+        click.echo(f"attestations: fetched {len(report.attestations)}")
+    for line in report.attestation_problems:
+        click.echo(f"gitxp: attestation {line}", err=True)
     for run_id, why in report.ahead:
         click.echo(f"gitxp: run {run_id} is newer here ({why}); 'gitxp push' sends it", err=True)
     for run_id, why in report.conflicts:

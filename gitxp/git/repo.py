@@ -23,6 +23,7 @@ from gitxp.errors import RefConflictError, RepoError, RunNotFoundError
 from gitxp.git.history import FileChange, HeadInfo, HistoryMixin, Identity, TreeDiff
 from gitxp.git.identity import signature_from_env
 from gitxp.git.retry import retried
+from gitxp.git.signing import SignatureStatus, sign_payload
 from gitxp.git.transfer import NOTES_REF, TransferMixin
 
 __all__ = [
@@ -180,17 +181,30 @@ class GitRepo(HistoryMixin, TransferMixin):
         return str(builder.write())
 
     @retried
-    def write_commit(self, tree: str, parents: list[str], message: str) -> str:
-        """Create a commit object (no ref moves) and return its id."""
-        oid = self.repo.create_commit(
-            None,
-            self.signature("AUTHOR"),
-            self.signature("COMMITTER"),
-            message,
-            pygit2.Oid(hex=tree),
-            [pygit2.Oid(hex=p) for p in parents],
+    def write_commit(self, tree: str, parents: list[str], message: str, sign: bool = False) -> str:
+        """Create a commit object (no ref moves) and return its id.
+
+        ``sign``: signed as ``git commit -S`` would sign it (:mod:`gitxp.git.signing`).
+        """
+        author, committer = self.signature("AUTHOR"), self.signature("COMMITTER")
+        tree_id = pygit2.Oid(hex=tree)
+        parent_ids: list[str | pygit2.Oid] = [pygit2.Oid(hex=p) for p in parents]
+        if not sign:
+            oid = self.repo.create_commit(None, author, committer, message, tree_id, parent_ids)
+            return str(oid)
+        # pygit2's stubs say Oid; libgit2 returns the commit's text.
+        content = str(
+            self.repo.create_commit_string(author, committer, message, tree_id, parent_ids)
         )
-        return str(oid)
+        signature = sign_payload(self, content, str(committer.email))
+        return str(self.repo.create_commit_with_signature(content, signature))
+
+    def signature_status(self, commit: str) -> SignatureStatus:
+        """What ``git`` says of ``commit``'s signature (its own checks, its own config)."""
+        fmt = "--format=%G?%x00%GS%x00%GK%x00%GG"
+        proc = self.git("log", "-1", "--no-show-signature", fmt, commit, check=False)
+        code, signer, key, message = [*proc.stdout.split("\0"), "", "", ""][:4]
+        return SignatureStatus(code.strip() or "E", signer, key, message.strip())
 
     def commit_tree(self, commit: str) -> str:
         """The tree id of ``commit``."""

@@ -37,8 +37,11 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
-from gitxp.errors import UsageError
+from gitxp.errors import GitxpError, UsageError
+from gitxp.git.repo import GitRepo
 
 __all__ = [
     "ENVLOCK_TIMEOUT",
@@ -49,6 +52,7 @@ __all__ = [
     "normalize_name",
     "parse_env_lock",
     "python_version_of_lock",
+    "with_sources",
 ]
 
 LOCK_HEADER = "# gitxp env lock v1"
@@ -118,8 +122,13 @@ json.dump(_gitxp_collect(path), sys.stdout)
 _cache: str | None = None
 
 
-def env_lock(python: str | None = None, cache_dir: Path | None = None) -> str:
+def env_lock(
+    python: str | None = None, cache_dir: Path | None = None, project: Path | None = None
+) -> str:
     """Return the lock text for interpreter ``python`` (default: the running one).
+
+    With ``project`` (the run's work tree), editable and local installs get a
+    ``# source:`` line saying where another machine finds them (:func:`with_sources`).
 
     The running interpreter is read in-process (cached for the life of the process; see
     :func:`clear_env_lock_cache`); any other one is asked through a short subprocess.
@@ -131,8 +140,54 @@ def env_lock(python: str | None = None, cache_dir: Path | None = None) -> str:
     if python is None or _same_as_running(python):
         if _cache is None:
             _cache = _disk_cached(cache_dir) if cache_dir is not None else _collect_running()
-        return _cache
-    return _format(_query(_resolve(python)))
+        text = _cache
+    else:
+        text = _format(_query(_resolve(python)))
+    return text if project is None else with_sources(text, project)
+
+
+_LOCAL = re.compile(r"^# (?:editable|local): ([A-Za-z0-9][A-Za-z0-9._-]*)==\S+ from (file:\S+)$")
+
+
+def with_sources(text: str, project: Path) -> str:
+    """``text`` with a ``# source: NAME from WHERE`` line after each local install's
+    marker that can be found elsewhere:
+
+    * ``run:DIR``: the project lies inside the run's own sources (``pip install -e .``
+      of the repository the run records), at ``DIR`` relative to their top;
+    * ``git+URL@COMMIT[#subdirectory=DIR]``: a checkout of another git repository with
+      a remote that is not a local path (its ``HEAD`` commit; edits not committed there
+      are not in it).
+
+    gitxp itself needs none: the gitxp that reproduces a run provides its API.
+    """
+    out = []
+    for line in text.splitlines():
+        out.append(line)
+        match = _LOCAL.match(line)
+        if match and normalize_name(match.group(1)) != "gitxp":
+            where = _source_of(Path(url2pathname(urlsplit(match.group(2)).path)), project)
+            if where:
+                out.append(f"# source: {match.group(1)} from {where}")
+    return "\n".join(out) + "\n"
+
+
+def _source_of(path: Path, project: Path) -> str | None:
+    try:
+        inside = path.resolve().relative_to(project.resolve())
+        return f"run:{inside.as_posix()}"
+    except (ValueError, OSError):
+        pass
+    try:
+        checkout = GitRepo(path)
+    except GitxpError:
+        return None
+    url = checkout.config_value("remote.origin.url") or ""
+    commit = checkout.head().commit
+    if not url or not commit or url.startswith(("file:", "/", ".")) or "://" not in url:
+        return None
+    sub = path.resolve().relative_to(checkout.workdir).as_posix()
+    return f"git+{url}@{commit}" + (f"#subdirectory={sub}" if sub != "." else "")
 
 
 def _collect_running() -> str:

@@ -30,6 +30,7 @@ from typing import Any
 
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 from gitxp.query.rows import read_rows
+from gitxp.store.attestations import verdicts
 from gitxp.store.notes import RunNote, merged_tags, parse_note
 
 CACHE_FORMAT = 3
@@ -59,6 +60,24 @@ def cache_path(repo: GitRepo) -> Path:
 
 def run_table(repo: GitRepo, use_cache: bool = True) -> RunTable:
     """Every run's row, brought up to date with the refs (and the cache rewritten if needed)."""
+    table = _run_table(repo, use_cache)
+    apply_attestations(repo, table)
+    return table
+
+
+def apply_attestations(repo: GitRepo, table: RunTable) -> None:
+    """The ``reproduced`` (True: a reproduction matched, False: none did, None: never
+    reproduced), ``reproductions`` and ``reproductions_ok`` columns, from the
+    attestation refs (read anew each time: there are few, and they move apart from runs)."""
+    found = verdicts(repo)
+    ids = table.columns.get("id") or [None] * len(table)
+    seen = [found.get(str(i), []) for i in ids]
+    table.columns["reproduced"] = [any(v) if v else None for v in seen]
+    table.columns["reproductions"] = [len(v) for v in seen]
+    table.columns["reproductions_ok"] = [sum(v) for v in seen]
+
+
+def _run_table(repo: GitRepo, use_cache: bool) -> RunTable:
     path = cache_path(repo)
     cached = load_cache(path) if use_cache else None
     listed = repo.refs(RUNS_PREFIX)

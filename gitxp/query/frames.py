@@ -11,7 +11,9 @@ into typed frames:
   the fixed ones (see :data:`BASE_COLUMNS`; ``runs()`` puts them in
   :func:`reading_order`). ``tags`` is a list (the run's own tags,
   then those of its git note), ``note`` the note's text; in ``where``,
-  ``tags.contains('best')`` is true for the runs tagged ``best``.
+  ``tags.contains('best')`` is true for the runs tagged ``best``. ``reproduced`` is True
+  when a reproduction of the run matched, False when reproductions exist and none did,
+  None when nobody reproduced it (``reproductions``/``reproductions_ok``: how many).
 - ``metrics()``: the long frame ``run, name, step, value, timestamp``.
 
 pandas is imported inside the functions, never when ``gitxp`` is imported.
@@ -54,6 +56,9 @@ BASE_COLUMNS = (
     "seed",
     "tags",
     "note",
+    "reproduced",
+    "reproductions",
+    "reproductions_ok",
     "comment",
     "sweep",
     "inputs",

@@ -11,7 +11,9 @@ from typing import Any
 
 from gitxp.configuration.dicts import iterate_flattened
 from gitxp.git.repo import GitRepo
+from gitxp.query.attested import attestation_json, attestation_lines
 from gitxp.query.cache import RunTable
+from gitxp.store.attestations import attestations_of
 from gitxp.store.notes import merged_tags, record_note
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
@@ -223,9 +225,11 @@ def query_rows(
     if columns is None:
         tagged = any(view.get("tags", i) for i in rows)
         swept = any(view.get("sweep", i) for i in rows)
-        keys = ["tags"] * tagged + ["sweep"] * swept + _differing_columns(runs, rows)
+        attested = any(view.get("reproductions", i) for i in rows)
+        keys = ["reproductions"] * attested + ["tags"] * tagged + ["sweep"] * swept
+        keys += _differing_columns(runs, rows)
         header = ["ID", "EXPERIMENT", "STATUS", "START", "DURATION", "RESULT"]
-        header += [k.upper() if k in ("tags", "sweep") else k.removeprefix("config.") for k in keys]
+        header += [_HEADERS.get(k, k.removeprefix("config.")) for k in keys]
     else:
         keys = columns
         header = ["ID", *(c if "." in c else c.upper() for c in columns)]
@@ -266,6 +270,7 @@ def query_json(runs: RunTable, rows: list[int], columns: list[str]) -> list[dict
 
 
 _TIME_COLUMNS = ("start", "stop", "heartbeat")
+_HEADERS = {"tags": "TAGS", "sweep": "SWEEP", "reproductions": "REPRODUCED"}
 
 
 class _Rows:
@@ -315,6 +320,9 @@ class _Rows:
             return record.short_result(value, 24) or "-"
         if name == "tags" and isinstance(value, list):
             return ",".join(map(str, value)) or "-"
+        if name == "reproductions":
+            ok = self.get("reproductions_ok", i) or 0
+            return f"{'yes' if ok else 'no'} {ok}/{value}" if value else "-"
         if type(value) is int or (type(value) is float and math.isfinite(value)):
             return repr(value)  # what json.dumps writes, faster
         return _cell(value)
@@ -369,6 +377,7 @@ def run_json(rec: RunRecord, full: bool = False) -> dict[str, Any]:
     note = record_note(rec)
     data = {**rec.info, "ref": rec.ref.ref, "commit": rec.ref.commit, "config": rec.config}
     data.update(tags=merged_tags(rec.info.get("tags"), note), note=note.text or None)
+    data["attestations"] = [attestation_json(a) for a in attestations_of(rec.repo, rec.ref.id)]
     if full:
         data.update(
             metrics=rec.metrics,
@@ -410,6 +419,7 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         lines += [f"    {s['path']} ({s['size']} bytes)" for s in info["skipped_files"]]
     if note.text:
         lines += ["", "note:"] + ["  " + x for x in note.text.splitlines()]
+    lines += attestation_lines(rec)
     lines += ["", "config:"]
     lines += [
         "  " + line for line in record.dump_yaml(rec.config).decode().splitlines() if rec.config

@@ -82,7 +82,8 @@ def plan_retention(repo: GitRepo, rule: Retention, now: float | None = None) -> 
     by = pick_columns(frame.columns, list(rule.by)) if rule.by else []
     if rule.keep_best is not None:
         pick_columns(frame.columns, [rule.score])  # one line naming close columns if unknown
-    if rule.keep_reproduced and REPRODUCED_COLUMN not in frame.columns:
+    unattested = REPRODUCED_COLUMN not in frame.columns or frame[REPRODUCED_COLUMN].isna().all()
+    if rule.keep_reproduced and unattested:
         raise UsageError("--keep-reproduced: no run here records a reproduction yet")
     cutoff = None if rule.older_than is None else (now or time.time()) - parse_age(rule.older_than)
     best = _best(frame, rule, by) if rule.keep_best is not None else {}

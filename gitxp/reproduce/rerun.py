@@ -18,28 +18,21 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from gitxp.configuration.dicts import iterate_flattened
 from gitxp.configuration.withargs import split_with
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo, Identity
-from gitxp.machine.lock import env_lock, parse_env_lock, python_version_of_lock
+from gitxp.machine.host import host_facts
+from gitxp.machine.lock import env_lock
 from gitxp.machine.python import user_python
-from gitxp.machine.venv import venv_env, venv_python
-from gitxp.query.diff import (
-    PackageDiff,
-    artifact_ids,
-    config_diff,
-    how_far,
-    package_diff,
-    python_version,
-    show_value,
-    values_close,
-)
-from gitxp.query.listing import table
+from gitxp.machine.venv import rebuild_plan, venv_env, venv_python
+from gitxp.reproduce.attestation import attest
+from gitxp.reproduce.drift import environment_checks
+from gitxp.reproduce.verdict import Verdict, compare_runs, load_tolerances
+from gitxp.store import record
 from gitxp.store.ids import new_run_id
 from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, run_ref
 from gitxp.store.restore import (
@@ -67,90 +60,11 @@ class ReproduceOptions:
     strict: bool = False
     rtol: float = 0.0
     atol: float = 0.0
+    tolerances: str | None = None  # a file of per-metric tolerances
+    sign: bool | None = None  # sign the reproduction and its attestation (None: gitxp.sign)
     yes: bool = False
     keep_worktree: bool = False
     beat_interval: float = DEFAULT_BEAT_INTERVAL
-
-
-@dataclass
-class Check:
-    """One line of the verdict: what was compared, both values, and the outcome."""
-
-    what: str
-    original: str
-    reproduction: str
-    verdict: str  # match | differs | drift
-    detail: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Verdict:
-    """The outcome of a reproduction."""
-
-    original: str
-    reproduction: str | None
-    checks: list[Check]
-    environment: list[Check]
-    strict: bool
-    tolerance: str
-
-    @property
-    def differing(self) -> list[Check]:
-        """The checks that failed (environment drift only with ``strict``)."""
-        out = [c for c in self.checks if c.verdict != "match"]
-        if self.strict:
-            out += [c for c in self.environment if c.verdict != "match"]
-        return out
-
-    @property
-    def drift(self) -> list[Check]:
-        """Environment checks that found a difference."""
-        return [c for c in self.environment if c.verdict != "match"]
-
-    @property
-    def reproduced(self) -> bool:
-        """Whether every value matched (and, with ``strict``, the environment too)."""
-        return self.reproduction is not None and not self.differing
-
-    def summary(self) -> str:
-        """The last line: ``reproduced: …`` or ``NOT reproduced: …``."""
-        total = len(self.checks) + (len(self.environment) if self.strict else 0)
-        if self.reproduced:
-            text = f"reproduced: all {total} checks matched {self.tolerance}"
-            if self.drift:
-                names = ", ".join(c.what for c in self.drift)
-                text += f", with environment drift ({names}; --strict makes that a failure)"
-            return text
-        if self.reproduction is None:
-            return "NOT reproduced: " + ", ".join(c.what for c in self.differing)
-        names = ", ".join(c.what for c in self.differing)
-        return f"NOT reproduced: {len(self.differing)} of {total} checks differ ({names})"
-
-    def table(self) -> str:
-        """The verdict table with the summary line."""
-        rows = []
-        for check in [*self.checks, *self.environment]:
-            rows.append(["  " + check.what, check.original, check.reproduction, check.verdict])
-            rows += [["      " + line, "", "", ""] for line in check.detail]
-        new = self.reproduction or "-"
-        head = f"reproduction of run {self.original} → run {new}"
-        header = ["  what", "original", "reproduction", "verdict"]
-        return f"{head}\n\n{table(header, rows)}\n\n{self.summary()}"
-
-    def as_json(self) -> dict[str, Any]:
-        """The verdict as JSON data."""
-
-        def rows(checks: list[Check]) -> list[dict[str, Any]]:
-            return [c.__dict__ for c in checks]
-
-        return {
-            "original": self.original,
-            "reproduction": self.reproduction,
-            "reproduced": self.reproduced,
-            "checks": rows(self.checks),
-            "environment": rows(self.environment),
-            "summary": self.summary(),
-        }
 
 
 # -- what to run -------------------------------------------------------------------------
@@ -237,99 +151,6 @@ def confirm_foreign(
         )
 
 
-# -- environment ---------------------------------------------------------------------------
-
-
-def environment_checks(rec: RunRecord, lock_now: str) -> list[Check]:
-    """The run's Python version and packages compared with the environment ``lock_now``."""
-    py_then = python_version(rec) or "?"
-    py_now = python_version_of_lock(lock_now) or "?"
-    packages: PackageDiff = package_diff(rec.env_lock, lock_now)
-    n_then = len(parse_env_lock(rec.env_lock))
-    n_now = len(parse_env_lock(lock_now))
-    return [
-        Check("python", py_then, py_now, "match" if py_then == py_now else "drift"),
-        Check(
-            "packages",
-            f"{n_then} packages",
-            f"{n_now} packages",
-            "drift" if packages else "match",
-            packages.lines(added="+ (only here)", removed="- (missing here)"),
-        ),
-    ]
-
-
-# -- comparing ----------------------------------------------------------------------------
-
-
-def compare_runs(
-    repo: GitRepo, original: RunRecord, new: RunRecord, rtol: float, atol: float
-) -> list[Check]:
-    """Status, config, result, the last value of every metric and every artifact."""
-    a, b = original.info, new.info
-    checks = [_check("status", a.get("status"), b.get("status"), 0.0, 0.0)]
-    if b.get("status") not in ("COMPLETED", a.get("status")) and b.get("fail_trace"):
-        checks[-1].detail = str(b["fail_trace"]).strip().splitlines()[-3:]
-    diff = config_diff(original.config, new.config)
-    keys = [f"~ {k}: {show_value(x)} → {show_value(y)}" for k, (x, y) in diff["changed"].items()]
-    keys += [f"+ {k}: {show_value(v)}" for k, v in diff["added"].items()]
-    keys += [f"- {k}: {show_value(v)}" for k, v in diff["removed"].items()]
-    n_a, n_b = len(_leaves(original.config)), len(_leaves(new.config))
-    checks.append(
-        Check(
-            "config",
-            f"{n_a} key{'' if n_a == 1 else 's'}",
-            f"{n_b} key{'' if n_b == 1 else 's'}",
-            "differs" if keys else "match",
-            keys,
-        )
-    )
-    if "result" in a or "result" in b:
-        checks.append(_check("result", a.get("result"), b.get("result"), rtol, atol))
-    metrics_a, metrics_b = original.metrics, new.metrics
-    for name in sorted(set(metrics_a) | set(metrics_b)):
-        checks.append(
-            _check(
-                f"metric {name}", _last(metrics_a.get(name)), _last(metrics_b.get(name)), rtol, atol
-            )
-        )
-    files_a, files_b = artifact_ids(repo, original), artifact_ids(repo, new)
-    for name in sorted(set(files_a) | set(files_b)):
-        x, y = files_a.get(name), files_b.get(name)
-        checks.append(
-            Check(
-                f"artifact {name}",
-                f"blob {x[:10]}" if x else "-",
-                f"blob {y[:10]}" if y else "-",
-                "match" if x == y else "differs",
-            )
-        )
-    return checks
-
-
-_ABSENT = object()
-
-
-def _last(series: dict[str, Any] | None) -> Any:
-    values = (series or {}).get("values") or []
-    return values[-1] if values else _ABSENT
-
-
-def _leaves(config: dict[str, Any]) -> list[str]:
-    return [k for k, _ in iterate_flattened(config)]
-
-
-def _check(what: str, a: Any, b: Any, rtol: float, atol: float) -> Check:
-    shown_a = "-" if a is _ABSENT else show_value(a, 24)
-    shown_b = "-" if b is _ABSENT else show_value(b, 24)
-    if a is _ABSENT or b is _ABSENT:
-        return Check(what, shown_a, shown_b, "differs")
-    if values_close(a, b, rtol, atol):
-        return Check(what, shown_a, shown_b, "match")
-    far = how_far(a, b)
-    return Check(what, shown_a, shown_b, f"differs {far}".strip())
-
-
 # -- reproduce -----------------------------------------------------------------------------
 
 
@@ -346,6 +167,7 @@ def reproduce(
         raise UsageError("--env must be 'current' or 'venv'")
     if options.env == "venv" and options.python:
         raise UsageError("--python picks the interpreter for --env current; not both")
+    tolerances = load_tolerances(options.tolerances, options.rtol, options.atol)
     rec = RunRecord.load(repo, resolve(repo, spec))
     status = rec.info.get("status")
     if status in ("RUNNING", "QUEUED"):
@@ -356,29 +178,27 @@ def reproduce(
         "Reproducing it" if options.env == "current" else "Installing its env lock and running it"
     )
     confirm_foreign(repo, rec, rerun_args(rec.info), options.yes, confirm, verb)
-    if options.env == "venv":
-        python: str | None = str(venv_python(repo, rec.env_lock, echo))
-    else:
-        python = user_python(options.python).path
-    args = rerun_args(rec.info, python)
-    tolerance = (
-        "exactly"
-        if not (options.rtol or options.atol)
-        else f"within rtol={options.rtol:g} atol={options.atol:g}"
-    )
-    environment = environment_checks(rec, env_lock(python))
-    verdict = Verdict(rec.ref.id, None, [], environment, options.strict, tolerance)
-    drift = verdict.drift
-    for check in drift:
-        echo(f"gitxp: environment drift: {check.what} {check.original} → {check.reproduction}")
-        for line in check.detail[:20]:
-            echo(f"gitxp:   {line}")
-    if options.strict and drift:
-        return verdict  # --strict: no point in running what is already a failure
-    for skipped in rec.info.get("skipped_files") or []:
-        echo(f"gitxp: warning: {skipped.get('path')} was too large to record; running without it")
     new_id = new_run_id()
     with temporary_worktree(repo, rec, keep=options.keep_worktree) as worktree:
+        plan = None
+        if options.env == "venv":
+            plan = rebuild_plan(rec.env_lock)
+            trees = {name: _source_tree(repo, rec, d) for name, d in plan.from_run.items()}
+            python = str(venv_python(repo, rec.env_lock, echo, worktree, trees))
+        else:
+            python = user_python(options.python).path
+        args = rerun_args(rec.info, python)
+        environment = environment_checks(rec, env_lock(python), host_facts(), plan)
+        verdict = Verdict(rec.ref.id, None, [], environment, options.strict, tolerances.describe())
+        _show_drift(verdict, echo)
+        if options.strict and verdict.drift:
+            return verdict  # --strict: no point in running what is already a failure
+        asking = verdict.drift and not options.yes and sys.stdin.isatty()
+        if asking and not confirm("The environment differs from the run's (above). Run it?"):
+            raise UsageError("not run: pass --yes to run despite environment drift")
+        for skipped in rec.info.get("skipped_files") or []:
+            path = skipped.get("path")
+            echo(f"gitxp: warning: {path} was too large to record; running without it")
         run_dir, rel_cwd = _run_dir(worktree, rec.info)
         echo(f"gitxp: reproducing run {rec.ref.id} in {worktree}")
         run_options = RunOptions(
@@ -391,7 +211,8 @@ def reproduce(
             snapshot=recorded_snapshot(repo, rec),
             record_cwd=rel_cwd,
             extra={"reproduction_of": rec.ref.id},
-            env=venv_env(python) if options.env == "venv" and python else {},
+            env=venv_env(python) if options.env == "venv" else {},
+            sign=options.sign,
         )
         run(repo, _in_worktree(args, repo.workdir, worktree, run_dir), run_options)
         if options.keep_worktree:
@@ -402,8 +223,29 @@ def reproduce(
         raise UsageError(f"the reproduction {new_id} left no record (was it deleted?)")
     new = RunRecord.load(repo, RunRef(new_id, ref, target))
     verdict.reproduction = new_id
-    verdict.checks = compare_runs(repo, rec, new, options.rtol, options.atol)
+    verdict.checks = compare_runs(repo, rec, new, tolerances)
+    stored = attest(repo, verdict, rec, new, tolerances, options.env, options.sign)
+    echo(f"gitxp: verdict recorded in {stored.ref} ('gitxp push' shares it)")
     return verdict
+
+
+def _show_drift(verdict: Verdict, echo: Echo) -> None:
+    for check in verdict.drift:
+        echo(f"gitxp: environment drift: {check.what} {check.original} → {check.reproduction}")
+        for line in check.detail[:20]:
+            echo(f"gitxp:   {line}")
+
+
+def _source_tree(repo: GitRepo, rec: RunRecord, folder: str) -> str:
+    """The git tree id of ``folder`` in the run's sources (the cache key of its install)."""
+    snapshot = rec.snapshot_commit
+    if folder in ("", "."):
+        return repo.without_entry(repo.commit_tree(snapshot), record.RECORD_DIR)
+    parent, _, leaf = folder.rstrip("/").rpartition("/")
+    for name, oid, _mode in repo.list_tree(snapshot, parent):
+        if name == leaf:
+            return oid
+    return "missing"
 
 
 # -- gitxp run --resume --------------------------------------------------------------------

@@ -11,6 +11,8 @@ The transport is :mod:`gitxp.share.transport`; this module holds the rules:
 - Each ref update is a compare-and-swap against what the remote advertised. A server
   that refuses some updates (another client won a race, a hook said no) is asked again,
   up to :data:`ATTEMPTS` times, with a fresh look at its refs.
+- Attestations of reproductions travel with the runs they speak of, created only, never
+  moved (:mod:`gitxp.share.attestations`).
 - The notes ref of the board's tags and notes (:data:`NOTES_REF`) travels too, whole,
   and never loses a note: push only fast-forwards the remote's; fetch fast-forwards
   ours, or merges the two with ``git notes merge -s union`` (both texts kept).
@@ -27,6 +29,7 @@ from typing import Any
 
 from gitxp.errors import GitxpError, RunNotFoundError, UsageError
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
+from gitxp.share import attestations
 from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
 from gitxp.store.runs import RunRef, list_runs, record, resolve
 
@@ -123,6 +126,8 @@ class PushReport:
     objects: int = 0
     notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
     notes_problem: bool = False  # the notes were not sent (``notes`` says why)
+    attestations: list[str] = field(default_factory=list)  # attestation refs sent
+    attestation_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +177,13 @@ def push(
         result = connection.push(plan)
         report.objects += result.objects
         _report_notes_push(report, plan, result.status, dry_run)
+        for ref in plan.attestations:
+            why = None if dry_run else result.status.get(ref)
+            if why:
+                report.attestation_problems.append(f"{ref}: rejected: {why}")
+            elif ref not in report.attestations:
+                report.attestations.append(ref)
+        report.attestation_problems += plan.attestations_differ
         failed = {}
         for ref, new in plan.decided.items():
             why = None if dry_run else result.status.get(ref)
@@ -211,6 +223,8 @@ class _PushPlan:
         self.decided: dict[str, str | None] = {}  # run refs only
         self.notes = ""  # the notes ref: "", "same", "send", "lacking" or "diverged"
         self.notes_commit: str | None = None  # sent as the remote's notes ref
+        self.attestations: dict[str, str] = {}  # attestation refs to create there
+        self.attestations_differ: list[str] = []
 
     def __call__(self, remote_refs: dict[str, str]) -> dict[str, str | None]:
         there_notes = remote_refs.pop(NOTES_REF, None)
@@ -219,7 +233,11 @@ class _PushPlan:
         else:
             self.decided = _plan_push(self.repo, self.target, self.wanted, remote_refs, self.report)
             self.notes, self.notes_commit = plan_notes_push(self.repo, there_notes)
-        updates = dict(self.decided)
+            run_ids = {run_id_of(ref) for ref in self.wanted}
+            self.attestations, self.attestations_differ = attestations.plan_push(
+                self.repo, run_ids, remote_refs
+            )
+        updates = {**self.decided, **self.attestations}
         if self.notes == "send" and self.notes_commit:
             updates[NOTES_REF] = self.notes_commit
         return {} if self.dry_run else updates
@@ -354,6 +372,8 @@ class FetchReport:
     objects: int = 0
     notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
     notes_problem: bool = False  # the remote's notes could not be brought in
+    attestations: list[str] = field(default_factory=list)  # attestation refs created here
+    attestation_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -388,10 +408,12 @@ def fetch(
     report = FetchReport(source.label)
     chosen: dict[str, str] = {}
     there_notes: dict[str, str] = {}
+    attested: dict[str, str] = {}
 
     def choose(remote_refs: dict[str, str]) -> list[str]:
         chosen.clear()
         there_notes.clear()
+        attested.clear()
         if NOTES_REF in remote_refs:
             there_notes[NOTES_REF] = remote_refs[NOTES_REF]
         run_refs = {r: c for r, c in remote_refs.items() if r.startswith(RUNS_PREFIX)}
@@ -402,7 +424,9 @@ def fetch(
                 chosen[run.ref] = run.commit
         else:
             chosen.update(run_refs)
-        return [*chosen.values(), *there_notes.values()]
+        run_ids = {run_id_of(ref) for ref in chosen} if runs else None
+        attested.update(attestations.wanted(repo, remote_refs, run_ids))
+        return [*chosen.values(), *there_notes.values(), *attested.values()]
 
     _, report.objects = Connection(repo, source, progress).fetch(choose, filter_spec)
     if filter_spec is not None and source.name is not None:
@@ -417,6 +441,7 @@ def fetch(
         break
     if NOTES_REF in there_notes:
         report.notes, report.notes_problem = take_notes(repo, there_notes[NOTES_REF])
+    report.attestations, report.attestation_problems = attestations.take(repo, attested)
     return report
 
 

@@ -66,6 +66,7 @@ from gitxp.share.remotes import (
     mask_url,
     resolve_remote,
 )
+from gitxp.store.attestations import ATTEST_PREFIX, parse_attestation_ref
 from gitxp.store.ids import is_run_id
 
 __all__ = ["Connection", "PushResult", "Remote", "mask_url", "resolve_remote"]
@@ -347,16 +348,16 @@ class Connection:
         return f"cannot {verb} {where} ({mask_url(url)}): {why}"
 
 
-_REF_PREFIXES = [Ref(RUNS_PREFIX.encode()), Ref(NOTES_REF.encode())]
+_REF_PREFIXES = [Ref(p.encode()) for p in (RUNS_PREFIX, NOTES_REF, ATTEST_PREFIX)]
 
 
 def _run_refs(refs: Any) -> dict[str, str]:
-    """The run refs (``refs/gitxp/runs/<run id>``, no other name) and the notes ref, as text."""
+    """The run refs (``refs/gitxp/runs/<run id>``), the notes ref and attestation refs."""
     out: dict[str, str] = {}
     for name, value in (refs or {}).items():
         key = name.decode() if isinstance(name, bytes) else str(name)
         run = key.startswith(RUNS_PREFIX) and is_run_id(key[len(RUNS_PREFIX) :])
-        if (run or key == NOTES_REF) and value:
+        if (run or key == NOTES_REF or parse_attestation_ref(key)) and value:
             out[key] = value.decode() if isinstance(value, bytes) else str(value)
     return out
 

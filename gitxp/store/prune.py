@@ -21,10 +21,12 @@ from pathlib import Path
 
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo, RefConflictError
+from gitxp.machine.venv import prune_venvs
 from gitxp.store.ids import id_time
 from gitxp.store.recorder import spool_root
 from gitxp.store.runs import RunRecord, list_runs, record, resolve
 
+VENV_AGE = "14d"  # gc removes reproduction venvs unused for this long
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
 _KEEP_SETTINGS = (
@@ -37,11 +39,11 @@ _KEEP_SETTINGS = (
 )
 
 
-def parse_age(text: str) -> float:
+def parse_age(text: str, option: str = "--older-than") -> float:
     """``"30d"`` → seconds (units s, m, h, d, w)."""
     match = _DURATION.match(text)
     if not match:
-        raise UsageError(f"--older-than {text!r}: write a number and a unit, like 30d, 12h, 2w")
+        raise UsageError(f"{option} {text!r}: write a number and a unit, like 30d, 12h, 2w")
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
@@ -107,6 +109,8 @@ class GcResult:
     before: dict[str, int]
     after: dict[str, int]
     prune: str
+    venvs_removed: int = 0  # cached reproduction venvs removed, and their bytes
+    venv_bytes: int = 0
 
     @property
     def freed_kib(self) -> int:
@@ -119,6 +123,11 @@ class GcResult:
             f"gitxp gc: {_objects(self.before)} → {_objects(self.after)} objects, "
             f"{_size(self.before)} → {_size(self.after)} KiB "
             f"({max(self.freed_kib, 0)} KiB freed; pruned objects unreachable {self.prune})"
+        ) + (
+            f"; removed {self.venvs_removed} reproduction venv"
+            f"{'s' if self.venvs_removed != 1 else ''} ({self.venv_bytes // 1024} KiB)"
+            if self.venvs_removed
+            else ""
         )
 
 
@@ -147,8 +156,12 @@ def live_runs_since(repo: GitRepo) -> float | None:
     return min(times) if times else None
 
 
-def gc(repo: GitRepo, prune: str | None = None) -> GcResult:
-    """Reclaim the space of deleted runs; no ref, reflog or worktree of the user changes."""
+def gc(repo: GitRepo, prune: str | None = None, venv_age: str = VENV_AGE) -> GcResult:
+    """Reclaim the space of deleted runs; no ref, reflog or worktree of the user changes.
+
+    The venvs ``gitxp reproduce --env venv`` built and did not use for ``venv_age``
+    (``0s``: all of them) are removed too: they are a cache, rebuilt when needed.
+    """
     from gitxp.store.restore import remove_stale_worktrees
 
     remove_stale_worktrees(repo)
@@ -164,4 +177,5 @@ def gc(repo: GitRepo, prune: str | None = None) -> GcResult:
     repo.git(*settings, "gc", "--quiet", f"--prune={prune}")
     after = repo.object_counts()
     when = "now" if prune == "now" else f"before {prune}"
-    return GcResult(before, after, when)
+    removed, freed = prune_venvs(repo, parse_age(venv_age, "--venv-age"))
+    return GcResult(before, after, when, removed, freed)

@@ -24,6 +24,7 @@ from typing import Any
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
 from gitxp.git.retry import is_disk_full
+from gitxp.git.signing import wants_signing
 from gitxp.git.snapshot import Snapshot, max_untracked_size, take_snapshot
 from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
@@ -54,6 +55,7 @@ class RunSpec:
     queued: bool = False
     python: str | None = None
     env_lock: str | None = None  # the lock of ``python``, when the caller has it already
+    sign: bool | None = None  # sign the run's commits (None: the gitxp.sign setting)
     extra: dict[str, Any] = field(default_factory=dict)
     extra_files: dict[str, bytes] = field(default_factory=dict)
     env_allow: list[str] = field(default_factory=list)  # more variables for host.json
@@ -232,7 +234,7 @@ class Recorder:
         }
         lock = spec.env_lock
         if lock is None:
-            lock = env_lock(spec.python, repo.state_dir / "cache")
+            lock = env_lock(spec.python, repo.state_dir / "cache", repo.workdir)
         host = host_facts(spec.env_allow)
         host["python"] = interpreter_of_lock(lock) or host["python"]
         named = list(spec.extra.get("named_configs") or [])
@@ -248,8 +250,9 @@ class Recorder:
         }
         tree = repo.write_tree({record.RECORD_DIR: files}, base=snap.tree)
         parents = [snap.base] if snap.base else []
-        commit = repo.write_commit(tree, parents, record.commit_message(run))
-        meta = {"run": run, "snapshot_commit": commit, "config": spec.config}
+        sign = wants_signing(repo, spec.sign)
+        commit = repo.write_commit(tree, parents, record.commit_message(run), sign=sign)
+        meta = {"run": run, "snapshot_commit": commit, "config": spec.config, "sign": sign}
         spool.write_meta(meta)
         try:
             repo.create_ref(run_ref(run_id), commit)
@@ -469,7 +472,10 @@ class Recorder:
         tree = self.repo.write_tree({record.RECORD_DIR: files}, base=self.repo.commit_tree(base))
         producers = [u["commit"] for u in run.get("uses", ()) if self.repo.has_commit(u["commit"])]
         commit = self.repo.write_commit(
-            tree, [self.snapshot_commit, *dict.fromkeys(producers)], record.commit_message(run)
+            tree,
+            [self.snapshot_commit, *dict.fromkeys(producers)],
+            record.commit_message(run),
+            sign=bool(self.meta.get("sign")),
         )
         return commit, files, ({} if final else sent)
 

@@ -59,6 +59,7 @@ class RunOptions:
     inputs: list[str] = field(default_factory=list)
     # Record a QUEUED run (snapshot, config, the arguments to run) and run nothing.
     queue: bool = False
+    sign: bool | None = None  # sign the run's commits (None: the gitxp.sign setting)
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ def run_spec(launch: Launch, options: RunOptions, lock: str) -> RunSpec:
         run_id=options.run_id,
         python=launch.python,
         env_lock=lock,
+        sign=options.sign,
         extra={
             "named_configs": launch.named,
             "supervisor": "gitxp run",
@@ -203,7 +205,7 @@ def run(
     With ``options.queue`` the run is only recorded, QUEUED, for ``gitxp worker``.
     """
     launch = plan(args, options)
-    lock = env_lock(launch.python, repo.state_dir / "cache")
+    lock = env_lock(launch.python, repo.state_dir / "cache", repo.workdir)
     api = api_path(repo.state_dir, set(parse_env_lock(lock)))
     spec = run_spec(launch, options, lock)
     inputs = [take_input(repo, text, Path(options.cwd or os.getcwd())) for text in options.inputs]

@@ -168,6 +168,7 @@ function overview(panel, run) {
       run.output_trace ? el("p", { class: "muted small", text: "The traceback at the end of the run's output:" }) : null,
       trace));
   }
+  if ((run.attestations || []).length) panel.append(reproductions(run));
   if (info.info && Object.keys(info.info).length) {
     panel.append(el("div", { class: "card" }, el("h2", { text: "Info" }), el("pre", { class: "json", text: pretty(info.info) })));
   }
@@ -178,6 +179,25 @@ function overview(panel, run) {
     panel.append(el("div", { class: "card" }, el("h2", { text: "Left out of the snapshot (too large)" }),
       el("ul", { class: "mono small" }, info.skipped_files.map((s) => el("li", { text: `${s.path} (${fmtBytes(s.size)})` })))));
   }
+}
+
+// Who reproduced this run, where, and did it match (attestations, refs/gitxp/attestations/).
+function reproductions(run) {
+  const rows = run.attestations.map((a) => {
+    const mine = a.original === run.id;
+    const other = mine ? a.reproduction : a.original;
+    return el("tr", { class: a.reproduced ? "match" : "differs" },
+      el("td", { text: mine ? "reproduced by" : "reproduces" }),
+      el("td", {}, el("a", { href: `#/run/${encodeURIComponent(other)}`, class: "mono", text: other.slice(0, 12) })),
+      el("td", { text: a.by }),
+      el("td", { text: a.host }),
+      el("td", { text: fmtTime(a.time) }),
+      el("td", { text: a.summary }));
+  });
+  return el("div", { class: "card", id: "reproductions" },
+    el("h2", { text: "Reproductions" }),
+    el("table", { class: "facts" }, el("tbody", {}, rows)),
+    el("p", { class: "muted small", text: "Attestations in git: refs/gitxp/attestations/ (gitxp verify checks their signatures)" }));
 }
 
 function sweepOf(info) {
