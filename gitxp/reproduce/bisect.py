@@ -141,7 +141,7 @@ class _Judge:
             extra={"bisect": {"good": self.opts.good, "bad": self.opts.bad}},
         )
         launch = plan(self.opts.args, options)
-        lock = env_lock(launch.python, self.repo.state_dir / "cache")
+        lock = env_lock(launch.python, self.repo.state_dir / "cache", self.repo.workdir)
         spec = run_spec(launch, options, lock)  # what the run would record, identity included
         inputs = record.input_identity(tree, spec.config, lock, spec.command, launch.named)
         found = self._recorded(inputs)

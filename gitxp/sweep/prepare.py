@@ -106,7 +106,7 @@ def prepare(repo: GitRepo, args: list[str], options: SweepOptions, cwd: str | No
     for index, combo in enumerate(combos):
         command = [*program, "with", *combo.tokens]
         launch = plan(command, run_options)
-        lock = lock or env_lock(launch.python, repo.state_dir / "cache")
+        lock = lock or env_lock(launch.python, repo.state_dir / "cache", repo.workdir)
         spec = run_spec(launch, run_options, lock)
         inputs = record.input_identity(snap.tree, launch.config, lock, spec.command, launch.named)
         if inputs in done:

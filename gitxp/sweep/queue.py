@@ -59,7 +59,9 @@ def enqueue(repo: GitRepo, sweep: Sweep, planned: list[PlannedRun] | None = None
             },
         )
         launch = plan(list(run.command), options)
-        lock = locks.get(launch.python) or env_lock(launch.python, repo.state_dir / "cache")
+        lock = locks.get(launch.python) or env_lock(
+            launch.python, repo.state_dir / "cache", repo.workdir
+        )
         locks[launch.python] = lock
         spec = run_spec(launch, options, lock)
         Recorder.start(repo, spec).close_queued()

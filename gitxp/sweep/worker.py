@@ -187,7 +187,7 @@ def _loop(
                 runner_python = str(venv_python(repo, lock_text, echo))
             if runner_python not in locks:
                 interpreter = user_python(runner_python).path
-                locks[runner_python] = env_lock(interpreter, repo.state_dir / "cache")
+                locks[runner_python] = env_lock(interpreter, repo.state_dir / "cache", repo.workdir)
             recorder = claim(repo, queued, locks[runner_python], remote=remote)
             if recorder is not None:
                 status, why = _execute(repo, recorder, queued, runner_python, env, stop)
