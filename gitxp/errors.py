@@ -34,6 +34,24 @@ class RefConflictError(RepoError):
     """A compare-and-swap ref update found another value than the one expected."""
 
 
+class BlobTooLargeError(RepoError):
+    """A file in git is larger than the reader allows (``size`` bytes)."""
+
+    def __init__(self, path: str, size: int) -> None:
+        super().__init__(f"{path} is too large ({size:,} bytes)")
+        self.path = path
+        self.size = size
+
+
+class UnsafeNameError(RepoError):
+    """A tree holds an entry whose name must not be written to disk (see git/fsck.py)."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"{path[:80]!r} is unsafe to write: it has {why}")
+        self.path = path
+        self.why = why
+
+
 class RunNotFoundError(GitxpError):
     """A run id, prefix or ref names no run (or more than one)."""
 
@@ -139,3 +157,24 @@ DISK_FULL_MESSAGE = "the disk is full; free some space and run the command again
 
 class ExecutorError(GitxpError):
     """An executor (local pool, Slurm, Dask …) is missing, misconfigured or unreachable."""
+
+
+class UntrustedObjectsError(RemoteError):
+    """What a remote sent fails the checks of ``git fsck``; nothing of it was kept.
+
+    ``refused`` maps each commit id asked for that reaches a bad object to the reason.
+    """
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        self.refused = dict(refused)
+        tip, why = next(iter(self.refused.items()))
+        more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+        super().__init__(f"refused {tip[:12]}{more} from the remote: {why}; nothing was kept")
+
+
+class DamagedRunError(GitxpError):
+    """A run's record cannot be read: its files are malformed, too large or not a run."""
+
+
+class UnsafePathError(GitxpError):
+    """A run's tree holds a name that must never be written to disk (``..``, ``.git`` …)."""

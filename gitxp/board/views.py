@@ -25,6 +25,7 @@ from gitxp.query.listing import STALE_AFTER
 from gitxp.store.attestations import attestations_of
 from gitxp.store.ids import is_run_id
 from gitxp.store.notes import NotesIndex
+from gitxp.store.restore import refuse_unsafe, safe_tree_files
 from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
 
 ARTIFACTS = f"{record.RECORD_DIR}/artifacts"
@@ -59,8 +60,8 @@ def display_status(info: Mapping[str, Any], now: float | None = None) -> str:
 
 
 def load(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRecord:
-    """The run named ``spec``."""
-    return RunRecord.load(repo, find(repo, spec, runs))
+    """The run named ``spec``; a damaged one is refused with what is wrong with it."""
+    return RunRecord.load(repo, find(repo, spec, runs)).require_sound()
 
 
 def find(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRef:
@@ -235,7 +236,8 @@ def source_blob(repo: GitRepo, spec: str, path: str) -> tuple[str, bytes]:
     from gitxp.store.restore import source_tree
 
     rec = load(repo, spec)
-    found = repo.tree_files(source_tree(repo, rec)).get(path)
+    refuse_unsafe(rec, [path])
+    found = safe_tree_files(repo, rec, source_tree(repo, rec)).get(path)
     if found is None or found[1] == 0o160000:
         raise FileNotInRunError(f"run {rec.ref.id[:12]} has no source file {path!r}")
     return path.rsplit("/", 1)[-1], repo.blob_data(found[0])
@@ -244,6 +246,7 @@ def source_blob(repo: GitRepo, spec: str, path: str) -> tuple[str, bytes]:
 def artifact_blob(repo: GitRepo, spec: str, name: str) -> tuple[str, bytes]:
     """The bytes of the run's artifact ``name`` (its exact path below ``artifacts/``)."""
     rec = load(repo, spec)
+    refuse_unsafe(rec, [name], "artifact")
     wanted = f"{ARTIFACTS}/{name}"
     for path, oid, _mode in repo.walk_files(rec.ref.commit, ARTIFACTS):
         if path == wanted:
@@ -401,7 +404,8 @@ def delete(repo: GitRepo, specs: list[str], force: bool = False) -> dict[str, An
     if not specs:
         raise UsageError("choose the runs to delete")
     runs = list_runs(repo)
-    recs = list({r.ref.id: r for r in (load(repo, s, runs) for s in specs)}.values())
+    chosen = (RunRecord.load(repo, resolve(repo, s, runs)) for s in specs)
+    recs = list({r.ref.id: r for r in chosen}.values())
     removed = remove_runs(repo, recs, force=force)
     gone = {r.ref.id for r in removed}
     return {"deleted": sorted(gone), "kept": [r.ref.id for r in recs if r.ref.id not in gone]}

@@ -88,12 +88,12 @@ def verify(run_spec: str) -> None:
 def diff_(run_specs: tuple[str, ...], stat: bool, as_json: bool) -> None:
     """Compare two runs (config, code, environment, metrics, result), or more as a table."""
     from gitxp.errors import UsageError
-    from gitxp.store.runs import RunRecord, resolve
+    from gitxp.store.runs import load_sound
 
     if len(run_specs) < 2:
         raise UsageError("name two runs or more: gitxp diff RUN RUN [RUN]…")
     repo = open_repo(read_only=True)
-    records = [RunRecord.load(repo, resolve(repo, spec)) for spec in run_specs]
+    records = [load_sound(repo, spec) for spec in run_specs]
     if len(records) > 2:
         from gitxp.query.difftable import diff_rows, diff_table_json, format_diff_table
 
@@ -112,10 +112,10 @@ def diff_(run_specs: tuple[str, ...], stat: bool, as_json: bool) -> None:
 def checkout(run_spec: str, force: bool) -> None:
     """Put RUN's sources into the working tree (HEAD, index and branches stay)."""
     from gitxp.store.restore import checkout as checkout_
-    from gitxp.store.runs import RunRecord, resolve
+    from gitxp.store.runs import load_sound
 
     repo = open_repo()
-    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    rec = load_sound(repo, run_spec)
     done = checkout_(repo, rec, force=force)
     where = repo.head()
     at = where.branch if not where.detached else f"detached {str(where.commit)[:12]}"
@@ -137,10 +137,10 @@ def checkout(run_spec: str, force: bool) -> None:
 def branch_(run_spec: str, name: str, force: bool) -> None:
     """Create branch NAME holding RUN's sources (without .gitxp/), on its base commit."""
     from gitxp.store.restore import branch
-    from gitxp.store.runs import RunRecord, resolve
+    from gitxp.store.runs import load_sound
 
     repo = open_repo()
-    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    rec = load_sound(repo, run_spec)
     commit = branch(repo, rec, name, force=force)
     base = rec.info.get("base_commit")
     how = "its base commit" if commit == base else "a commit of its sources"

@@ -207,7 +207,7 @@ def ls(
 def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int, best: str) -> None:
     """Show everything recorded about RUN (id prefix, ref, latest, latest~N) or SWEEP (sw-…)."""
     from gitxp.query.listing import run_json, show_text, strict_json
-    from gitxp.store.runs import RunRecord, resolve
+    from gitxp.store.runs import load_sound
 
     repo = open_repo(read_only=True)
     if run_spec.strip().lower().startswith("sw-"):
@@ -219,7 +219,7 @@ def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int, best: 
         else:
             click.echo(sweep_text(repo, spec, best))
         return
-    rec = RunRecord.load(repo, resolve(repo, run_spec))
+    rec = load_sound(repo, run_spec)
     if as_json:
         click.echo(strict_json(run_json(rec, full=True)))
     else:

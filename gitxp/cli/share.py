@@ -145,10 +145,11 @@ def _report_fetch(report: FetchReport, quiet: bool) -> None:
         click.echo(f"gitxp: run {run_id} is newer here ({why}); 'gitxp push' sends it", err=True)
     for run_id, why in report.conflicts:
         click.echo(f"gitxp: conflict: run {run_id}: {why}; kept the local one", err=True)
+    for run_id, why in report.refused:
+        click.echo(f"gitxp: refused run {run_id} from {report.remote}: {why}", err=True)
     if not report.ok:
-        click.echo(
-            f"gitxp: error: {plural(len(report.conflicts))} not fetched (see above)", err=True
-        )
+        missed = len(report.conflicts) + len(report.refused)
+        click.echo(f"gitxp: error: {plural(missed)} not fetched (see above)", err=True)
         sys.exit(1)
 
 

@@ -9,12 +9,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import pygit2
 from pygit2.enums import FileMode
 
 from gitxp.errors import RepoError
+from gitxp.git.fsck import check_name
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class TreeDiff:
     patch: str
 
 
+STREAM_FROM = 8 << 20  # blobs this large or larger are streamed to disk by git cat-file
+
 # Variables that would point the git command at another repository than ours.
 _GIT_LOCATION_ENV = (
     "GIT_DIR",
@@ -84,8 +87,12 @@ class HistoryMixin:
 
     # -- trees, diffs, identities (reproduce, diff, checkout, branch) ----------------
 
-    def tree_files(self, tree: str | None) -> dict[str, tuple[str, int]]:
-        """Every non-tree entry below ``tree``: path → (oid, mode); None is the empty tree."""
+    def tree_files(self, tree: str | None, safe: bool = False) -> dict[str, tuple[str, int]]:
+        """Every non-tree entry below ``tree``: path → (oid, mode); None is the empty tree.
+
+        ``safe``: raise UnsafeNameError at the first entry whose name must not be written
+        to disk (``..``, ``.git``, a name with ``/`` …: :func:`gitxp.git.fsck.unsafe_name`).
+        """
         out: dict[str, tuple[str, int]] = {}
         if tree is None:
             return out
@@ -94,6 +101,8 @@ class HistoryMixin:
             node, prefix = stack.pop()
             for entry in node:
                 path = prefix + str(entry.name)
+                if safe:
+                    check_name(path, str(entry.name))
                 if entry.filemode == FileMode.TREE:
                     stack.append((self._tree(str(entry.id)), path + "/"))
                 else:
@@ -195,6 +204,49 @@ class HistoryMixin:
         empty = str(self.repo.TreeBuilder().write())
         diff = self._tree(old or empty).diff_to_tree(self._tree(new))
         return str(diff.patchid) if len(diff) else None
+
+    # -- files out of git (checkout, artifacts) --------------------------------------
+
+    def copy_blob(self, oid: str, out: BinaryIO) -> None:
+        """Write the content of blob ``oid`` to the open file ``out``.
+
+        A blob of :data:`STREAM_FROM` bytes or more is streamed by ``git cat-file``
+        straight into the file (git inflates a loose or whole packed blob piece by piece),
+        so checking out a 256 MB file does not hold 256 MB in this process; a smaller one,
+        or where the git command fails, is written from libgit2's copy without another.
+        """
+        kind, size = self.repo.odb.read_header(pygit2.Oid(hex=oid))
+        if kind != pygit2.enums.ObjectType.BLOB:
+            raise RepoError(f"{oid} is not a file")
+        if size >= STREAM_FROM:
+            out.flush()
+            start = out.tell()
+            env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_ENV}
+            try:
+                done = (
+                    subprocess.run(
+                        ["git", "cat-file", "blob", oid],
+                        cwd=self.workdir,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=out.fileno(),
+                        stderr=subprocess.DEVNULL,
+                    ).returncode
+                    == 0
+                    and out.seek(0, os.SEEK_END) - start == size
+                )
+            except OSError:
+                done = False
+            if done:
+                return
+            out.seek(start)
+            out.truncate()
+        blob = self.repo[pygit2.Oid(hex=oid)]
+        out.write(memoryview(blob))  # type: ignore[arg-type]  # a Blob is a buffer
+
+    def hash_file(self, path: Path) -> str:
+        """The blob id the file at ``path`` would have (read in pieces, nothing stored)."""
+        return str(pygit2.hashfile(str(path)))
 
     # -- branches (gitxp branch) ---------------------------------------------------
 

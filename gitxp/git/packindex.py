@@ -11,7 +11,10 @@ is zlib and SHA-1 from the standard library:
   the same pack) are applied against bases kept in a bounded cache (64 MiB), and
   re-inflated from the pack when the cache lost them;
 - a delta against an object outside the pack (a "thin" pack) is an error: gitxp never
-  asks servers for thin packs.
+  asks servers for thin packs;
+- every commit, tree and tag is checked as ``git fsck`` checks it (:mod:`gitxp.git.fsck`)
+  and its links kept, so :meth:`IndexedPack.refused` can tell which of the objects asked
+  for reach a bad one: those are refused before the pack is made visible.
 
 :func:`write_index` writes the version 2 index git writes (byte for byte the same as
 ``git index-pack`` for the same pack).
@@ -23,8 +26,11 @@ import hashlib
 import mmap
 import struct
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from gitxp.git.fsck import COMMIT, check_object, links
 
 Entry = tuple[bytes, int, int]  # object id (20 bytes), offset in the pack, CRC-32
 
@@ -37,10 +43,69 @@ class PackError(Exception):
     """A pack is damaged or incomplete."""
 
 
+@dataclass
+class IndexedPack:
+    """A pack read whole: its index entries and checksum, and what fsck found in it."""
+
+    entries: list[Entry]
+    checksum: bytes
+    kinds: dict[bytes, int] = field(default_factory=dict)  # id → git type number
+    problems: dict[bytes, str] = field(default_factory=dict)  # id → what is wrong with it
+    links: dict[bytes, list[bytes]] = field(default_factory=dict)  # id → ids it points at
+
+    def refused(self, tips: list[str]) -> dict[str, str]:
+        """The ``tips`` (hex ids) that must not be taken, each with the reason.
+
+        A tip is refused when it is in the pack but is not a commit, or when it reaches
+        (through objects of this pack) an object that failed the check.
+        """
+        reason: dict[bytes, str] = dict(self.problems)
+        parents: dict[bytes, list[bytes]] = {}
+        for source, targets in self.links.items():
+            for target in targets:
+                parents.setdefault(target, []).append(source)
+        queue = deque(reason)
+        while queue:  # every object reaching a bad one inherits its reason
+            node = queue.popleft()
+            for up in parents.get(node, ()):
+                if up not in reason:
+                    reason[up] = reason[node]
+                    queue.append(up)
+        out: dict[str, str] = {}
+        for tip in tips:
+            sha = bytes.fromhex(tip)
+            kind = self.kinds.get(sha)
+            if kind is None:
+                continue
+            if kind != COMMIT:
+                out[tip] = f"it points at a {_KINDS[kind].decode()}, not at a commit"
+            elif sha in reason:
+                out[tip] = reason[sha]
+        return out
+
+
+def read_pack(buf: mmap.mmap | bytes) -> IndexedPack:
+    """Index and check the pack in ``buf``; raises PackError for anything damaged.
+
+    The error is raised afresh, without the indexer's frames, so that nothing holds a
+    view of ``buf`` afterwards (an mmap with views alive cannot be closed).
+    """
+    try:
+        indexer = _Indexer(buf)
+        entries, checksum = indexer.run()
+        return IndexedPack(entries, checksum, indexer.kinds, indexer.problems, indexer.links)
+    except PackError as err:
+        message = str(err)
+    except (ValueError, IndexError, KeyError, struct.error) as err:
+        message = f"unreadable ({type(err).__name__}: {err})"
+    raise PackError(message)
+
+
 def index_pack(buf: mmap.mmap | bytes) -> tuple[list[Entry], bytes]:
     """``(object id, offset, crc32)`` of every object of the pack in ``buf``, sorted by id,
     and the pack's checksum; raises PackError for anything damaged or incomplete."""
-    return _Indexer(buf).run()
+    pack = read_pack(buf)
+    return pack.entries, pack.checksum
 
 
 def write_index(out: BinaryIO, entries: list[Entry], pack_checksum: bytes) -> None:
@@ -140,6 +205,9 @@ class _Indexer:
         self.at: dict[bytes, int] = {}  # object id → offset
         self.cache: OrderedDict[int, tuple[int, bytes]] = OrderedDict()
         self.cached = 0
+        self.kinds: dict[bytes, int] = {}
+        self.problems: dict[bytes, str] = {}
+        self.links: dict[bytes, list[bytes]] = {}
 
     def run(self) -> tuple[list[Entry], bytes]:
         buf = self.buf
@@ -233,6 +301,13 @@ class _Indexer:
         digest.update(data)
         sha = digest.digest()
         self.at[sha] = start
+        self.kinds[sha] = kind
+        if kind != 3:  # commits, trees and tags: checked, and their links kept
+            problem = check_object(kind, data)
+            if problem is not None:
+                self.problems[sha] = f"object {sha.hex()[:12]} is {problem}"
+            else:
+                self.links[sha] = links(kind, data)
         return sha
 
     def _object(self, start: int, raw_start: bytes | None = None) -> tuple[int, bytes]:

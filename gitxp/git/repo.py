@@ -19,7 +19,8 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
-from gitxp.errors import RefConflictError, RepoError, RunNotFoundError
+from gitxp.errors import BlobTooLargeError, RefConflictError, RepoError, RunNotFoundError
+from gitxp.git.fsck import check_name
 from gitxp.git.history import FileChange, HeadInfo, HistoryMixin, Identity, TreeDiff
 from gitxp.git.identity import signature_from_env
 from gitxp.git.retry import retried
@@ -218,8 +219,11 @@ class GitRepo(HistoryMixin, TransferMixin):
         """The full message of ``commit``."""
         return str(self._commit(commit).message)
 
-    def read_path(self, commit: str, path: str) -> bytes | None:
-        """The content of the blob at ``path`` in ``commit``'s tree, or None."""
+    def read_path(self, commit: str, path: str, max_size: int | None = None) -> bytes | None:
+        """The content of the blob at ``path`` in ``commit``'s tree, or None.
+
+        A blob larger than ``max_size`` raises BlobTooLargeError before it is read.
+        """
         tree = self._commit(commit).tree
         try:
             entry = tree[path]
@@ -227,7 +231,26 @@ class GitRepo(HistoryMixin, TransferMixin):
             return None
         if entry.type_str != "blob":
             return None
+        if max_size is not None:
+            size = self._blob_size(entry.id)
+            if size > max_size:
+                raise BlobTooLargeError(path, size)
         return self.blob_bytes(str(entry.id))
+
+    def _blob_size(self, oid: pygit2.Oid) -> int:
+        """The size of blob ``oid`` from its header (0 when a partial fetch left it out)."""
+        try:
+            return int(self.repo.odb.read_header(oid)[1])
+        except KeyError:
+            return 0
+
+    def object_kind(self, oid: str) -> str | None:
+        """``commit``, ``tree``, ``blob`` or ``tag`` for object ``oid`` (None: not here)."""
+        try:
+            kind, _size = self.repo.odb.read_header(pygit2.Oid(hex=oid))
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return {1: "commit", 2: "tree", 3: "blob", 4: "tag"}.get(int(kind))
 
     def list_tree(self, commit: str, path: str = "") -> list[tuple[str, str, int]]:
         """Entries ``(name, oid, mode)`` of the tree at ``path`` in ``commit`` ([] if none)."""
@@ -242,12 +265,20 @@ class GitRepo(HistoryMixin, TransferMixin):
             tree = sub
         return [(str(e.name), str(e.id), int(e.filemode)) for e in tree]
 
-    def walk_files(self, commit: str, path: str = "") -> Iterator[tuple[str, str, int]]:
-        """Every file ``(path, oid, mode)`` below ``path`` in ``commit``'s tree."""
+    def walk_files(
+        self, commit: str, path: str = "", safe: bool = False
+    ) -> Iterator[tuple[str, str, int]]:
+        """Every file ``(path, oid, mode)`` below ``path`` in ``commit``'s tree.
+
+        ``safe``: raise UnsafeNameError at the first entry whose name must not be written
+        to disk (``..``, ``.git``, a name with ``/`` …: :func:`gitxp.git.fsck.unsafe_name`).
+        """
         for name, oid, mode in self.list_tree(commit, path):
             full = f"{path}/{name}" if path else name
+            if safe:
+                check_name(full, name)
             if mode == FileMode.TREE:
-                yield from self.walk_files(commit, full)
+                yield from self.walk_files(commit, full, safe)
             else:
                 yield full, oid, mode
 
@@ -257,12 +288,14 @@ class GitRepo(HistoryMixin, TransferMixin):
         folder: str,
         names: Iterable[str],
         known: Container[str] = (),
+        max_size: Mapping[str, int] | None = None,
     ) -> dict[str, tuple[str, bytes | None]]:
         """Files ``names`` directly in ``folder`` of ``commit``'s tree: name → (blob id, data).
 
         Names that are missing are left out; the data is None for blob ids in ``known``
-        (the caller has them already). The query layer reads thousands of run records
-        with this: one commit, tree and subtree lookup each, no rev-parse.
+        (the caller has them already). A file larger than ``max_size[name]`` raises
+        BlobTooLargeError before it is read. The query layer reads thousands of run
+        records with this: one commit, tree and subtree lookup each, no rev-parse.
         """
         try:
             sub = self.repo[commit].peel(pygit2.Tree)[folder]
@@ -278,7 +311,15 @@ class GitRepo(HistoryMixin, TransferMixin):
                 continue
             if isinstance(blob, pygit2.Blob):
                 oid = str(blob.id)
-                out[name] = (oid, None if oid in known else self.blob_bytes(blob))
+                if oid in known:
+                    out[name] = (oid, None)
+                    continue
+                limit = None if max_size is None else max_size.get(name)
+                if limit is not None:
+                    size = self._blob_size(blob.id)
+                    if size > limit:
+                        raise BlobTooLargeError(f"{folder}/{name}", size)
+                out[name] = (oid, self.blob_bytes(blob))
         return out
 
     def blob_data(self, oid: str) -> bytes:

@@ -33,7 +33,7 @@ from gitxp.query.rows import read_rows
 from gitxp.store.attestations import verdicts
 from gitxp.store.notes import RunNote, merged_tags, parse_note
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: rows of damaged runs (status DAMAGED, damage)
 CACHE_FILE = "runs.pickle"
 
 

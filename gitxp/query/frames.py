@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gitxp.errors import RunNotFoundError, UsageError
+from gitxp.errors import BlobTooLargeError, RunNotFoundError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
 from gitxp.query.cache import RunTable, run_table
 from gitxp.query.where import filter_where, unknown_column
@@ -212,7 +212,8 @@ def column_order(columns: Iterable[str]) -> list[str]:
         (n for n in names if n.startswith("metrics.")),
         key=lambda n: (n.rsplit(".", 1)[0], _STAT_ORDER.get(n.rsplit(".", 1)[-1], 9)),
     )
-    return [*BASE_COLUMNS, *config, *metrics]
+    damage = ["damage"] if "damage" in names else []  # only where a run is damaged
+    return [*BASE_COLUMNS, *damage, *config, *metrics]
 
 
 def _typed(values: list[Any]) -> Any:
@@ -393,16 +394,18 @@ def _has_metric(table: RunTable, index: int, name: str) -> bool:
 
 
 def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
-    """The metrics.json of run commit ``commit``: ``{name: {steps, values, timestamps}}``."""
-    file = repo.folder_files(commit, ".gitxp", ["metrics.json"]).get("metrics.json")
-    if file is None:  # a heartbeat commit (format 2): the chunks so far
-        return live_metrics(repo, commit) or {}
-    if file[1] is None:
-        return {}
+    """The metrics.json of run commit ``commit``: ``{name: {steps, values, timestamps}}``.
+
+    A metrics.json that is too large or not sound (:mod:`gitxp.store.checked`) reads as
+    no metrics: the run is listed as damaged, and every other run's metrics still read.
+    """
+    from gitxp.store import checked
+
     try:
-        data = json.loads(file[1])
-    except ValueError:
+        found = repo.folder_files(commit, ".gitxp", ["metrics.json"], max_size=checked.MAX_BYTES)
+        file = found.get("metrics.json")
+        if file is None:  # a heartbeat commit (format 2): the chunks so far
+            return live_metrics(repo, commit) or {}
+        return {} if file[1] is None else checked.metrics(file[1])
+    except (BlobTooLargeError, checked.RecordProblem):
         return {}
-    if not isinstance(data, dict):
-        return {}
-    return {str(k): v for k, v in data.items() if isinstance(v, dict)}

@@ -14,8 +14,9 @@ from gitxp.git.repo import GitRepo
 from gitxp.query.attested import attestation_json, attestation_lines
 from gitxp.query.cache import RunTable
 from gitxp.store.attestations import attestations_of
+from gitxp.store.ids import is_run_id
 from gitxp.store.notes import merged_tags, record_note
-from gitxp.store.runs import RunRecord, RunRef, list_runs, record, resolve
+from gitxp.store.runs import RunRecord, RunRef, damaged_info, list_runs, record, resolve
 
 LS_COLUMNS_KEY = "gitxp.lsColumns"  # git config: the columns a plain `gitxp ls` shows
 STALE_AFTER = 120.0  # seconds without a heartbeat before a RUNNING run looks dead
@@ -173,15 +174,29 @@ def ls_output(
     if as_json:
         if chosen is not None:
             return strict_json(query_json(runs, rows, chosen)), ""
-        refs = [RunRef(runs.columns["id"][i], runs.refs[i], runs.commits[i]) for i in rows]
-        data = [run_json(RunRecord.load(repo, ref)) for ref in refs]
+        damage = runs.columns.get("damage") or [None] * len(runs)
+        data = []
+        for i in rows:
+            rec = RunRecord.load(repo, RunRef(runs.columns["id"][i], runs.refs[i], runs.commits[i]))
+            if damage[i] and not rec.problems:  # run.json is sound, another file is not
+                rec = RunRecord(repo, rec.ref, damaged_info(rec.ref.id, damage[i]), [damage[i]])
+            data.append(run_json(rec))
         return strict_json(data), ""
     if not rows:
         if len(runs) == 0:
             return "", "no runs yet: record one with 'gitxp run SCRIPT.py'"
         return "", f"no run matches (of {len(runs)})"
     shown = None if chosen is None else [c for c in chosen if c != "id"]
-    return table(*query_rows(runs, rows, shown)), ""
+    problems = runs.columns.get("damage") or [None] * len(runs)
+    damaged = [runs.columns["id"][i] for i in rows if problems[i]]
+    note = ""
+    if damaged:
+        name = damaged[0][:12] if is_run_id(damaged[0]) else damaged[0]
+        note = (
+            f"{len(damaged)} damaged run{'s' if len(damaged) > 1 else ''}: 'gitxp show "
+            f"{name}' says what is wrong, 'gitxp rm' deletes them"
+        )
+    return table(*query_rows(runs, rows, shown)), note
 
 
 def configured_columns(runs: RunTable, spec: str) -> list[str] | None:

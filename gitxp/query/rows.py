@@ -25,10 +25,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from gitxp.errors import BlobTooLargeError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
-from gitxp.store import record
+from gitxp.store import checked, record
+from gitxp.store.checked import RecordProblem
 from gitxp.store.live import live_metrics
 from gitxp.store.notes import snapshot_of
+from gitxp.store.runs import DAMAGED
 
 PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
 MAX_WORKERS = 8
@@ -51,8 +54,9 @@ _FIELDS = (
 )
 _TIMES = {"start": "start_time", "stop": "stop_time", "heartbeat": "heartbeat"}
 # The bulky per-step arrays of metrics.json, skipped when only a summary is needed.
-_ARRAYS = re.compile(rb'("(?:steps|timestamps|values)"\s*:\s*)\[[^\]]*\]')
+_ARRAYS = re.compile(rb'("(?:steps|timestamps|values)"\s*:\s*)\[([^\]]*)\]')
 _VALUES = re.compile(rb'"values"\s*:\s*\[([^\]]*)\]')
+_NUMBERS = re.compile(rb"[-+0-9.eE,\sNaInfity]*")  # JSON numbers, NaN, ±Infinity
 
 
 def read_rows(
@@ -170,21 +174,48 @@ def read_row(
     """One run's flat row from the ``.gitxp/`` folder of ``commit``.
 
     ``memo`` keeps parsed host facts and configs by blob id across calls: runs of one
-    machine share their host.json, and repeated configs their config.yaml.
+    machine share their host.json, and repeated configs their config.yaml. A run whose
+    record fails the checks of :mod:`gitxp.store.checked` is a row with status DAMAGED
+    and a ``damage`` column that says what is wrong.
     """
     memo = {} if memo is None else memo
-    files = repo.folder_files(commit, record.RECORD_DIR, _RECORD_FILES, known=memo)
-    info = _json_dict(files.get("run.json")) or {"status": "UNKNOWN"}
-    row: dict[str, Any] = {"id": ref.removeprefix(RUNS_PREFIX), "ref": ref, "commit": commit}
+    run_id = ref.removeprefix(RUNS_PREFIX)
+    try:
+        return _sound_row(repo, run_id, ref, commit, memo)
+    except RecordProblem as err:
+        return {
+            "id": run_id,
+            "ref": ref,
+            "commit": commit,
+            "status": DAMAGED,
+            "damage": str(err),
+            "run_tags": [],
+        }
+
+
+def _sound_row(
+    repo: GitRepo, run_id: str, ref: str, commit: str, memo: dict[str, Any]
+) -> dict[str, Any]:
+    kind = repo.object_kind(commit)
+    if kind != "commit":
+        raise RecordProblem(f"its ref points at {kind or 'a missing object'}, not a commit")
+    try:
+        files = repo.folder_files(
+            commit, record.RECORD_DIR, _RECORD_FILES, known=memo, max_size=checked.MAX_BYTES
+        )
+    except BlobTooLargeError as err:
+        name = err.path.rsplit("/", 1)[-1]
+        raise RecordProblem(f"{name} is too large ({err.size:,} bytes)") from None
+    run_file = files.get("run.json")
+    info = checked.run_info(None if run_file is None else run_file[1], run_id)
+    row: dict[str, Any] = {"id": run_id, "ref": ref, "commit": commit}
     for name in _FIELDS:
         row[name] = info.get(name)
     for column, key in _TIMES.items():
         row[column] = micros(info.get(key))
-    tags = info.get("tags")
-    row["run_tags"] = list(tags) if isinstance(tags, list) else []
-    base = info.get("base_commit")
-    row["snapshot"] = snapshot_of(repo, commit, base if isinstance(base, str) else None)
-    host = _memo(memo, files.get("host.json"), _json_dict)
+    row["run_tags"] = list(info.get("tags") or [])
+    row["snapshot"] = snapshot_of(repo, commit, info.get("base_commit"))
+    host = _memo(memo, files.get("host.json"), lambda f: checked.mapping(f[1], "host.json"))
     row["host"] = host.get("hostname") if isinstance(host, dict) else None
     scalars = memo.setdefault("scalars", {})
     row.update(_memo(memo, files.get("config.yaml"), lambda f: _config_items(f, scalars)) or ())
@@ -194,7 +225,7 @@ def read_row(
         joined = live_metrics(repo, commit)
         raw = json.dumps(joined).encode() if joined else None
     if raw is not None:
-        for name, stats in metric_summary(raw).items():
+        for name, stats in checked_metric_summary(raw).items():
             for stat, value in zip(STATS, stats, strict=True):
                 row[f"metrics.{name}.{stat}"] = value
     return row
@@ -230,25 +261,47 @@ def metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
 
     The per-step arrays become ``0`` before the JSON is parsed; the ``values`` arrays,
     found in document order (the order of the parsed keys), are parsed alone. Anything
-    unexpected falls back to parsing the whole file.
+    unexpected falls back to parsing the whole file, where values that are not numbers
+    are left out.
     """
+    fast = _fast_summary(raw)
+    return fast if fast is not None else _slow_metric_summary(raw)
+
+
+def checked_metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
+    """:func:`metric_summary`, raising RecordProblem for a metrics.json that is not sound."""
+    fast = _fast_summary(raw)
+    if fast is not None:
+        return fast
+    return _summaries(checked.metrics(raw))
+
+
+def _fast_summary(raw: bytes) -> dict[str, tuple[float, float, float]] | None:
+    """:func:`metric_summary` for the layout gitxp writes, or None for anything else."""
+    if len(raw) > checked.MAX_BYTES["metrics.json"]:
+        return None
     try:
+        found = _ARRAYS.findall(raw)
+        if not all(_NUMBERS.fullmatch(array) for _key, array in found):
+            return None
         arrays = _VALUES.findall(raw)
         skeleton = json.loads(_ARRAYS.sub(rb"\g<1>0", raw))
+        if not isinstance(skeleton, dict):
+            return None
         names = [
             name
             for name, series in skeleton.items()
             if isinstance(series, dict) and series.get("values") == 0
         ]
         if len(names) != len(arrays) or len(names) != len(skeleton):
-            raise ValueError("not the layout the fast path knows")
+            return None
         return {
             str(name): _stats(list(map(float, array.split(b","))))
             for name, array in zip(names, arrays, strict=True)
             if array.strip()
         }
-    except (ValueError, TypeError, AttributeError):
-        return _slow_metric_summary(raw)
+    except (ValueError, TypeError, AttributeError, RecursionError):
+        return None
 
 
 def _stats(numbers: list[float]) -> tuple[float, float, float]:
@@ -264,8 +317,12 @@ def _slow_metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
     """:func:`metric_summary` by parsing the whole file (any layout a reader accepts)."""
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
+    return _summaries(data)
+
+
+def _summaries(data: Any) -> dict[str, tuple[float, float, float]]:
     out = {}
     for name, series in data.items() if isinstance(data, dict) else ():
         values = series.get("values") if isinstance(series, dict) else None
@@ -279,19 +336,9 @@ def _slow_metric_summary(raw: bytes) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def _json_dict(file: tuple[str, bytes | None] | None) -> dict[str, Any] | None:
-    if file is None or file[1] is None:
-        return None
-    try:
-        data = json.loads(file[1])
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _config_items(file: tuple[str, bytes | None], scalars: dict[str, Any]) -> list[tuple[str, Any]]:
-    config = load_config(file[1] or b"", scalars)
-    return flatten(config, "config") if isinstance(config, dict) else []
+    config = checked.mapping(file[1] or b"", "config.yaml", lambda d: _parse_yaml(d, scalars))
+    return flatten(config, "config")
 
 
 def load_config(data: bytes, scalars: dict[str, Any] | None = None) -> Any:
@@ -303,17 +350,21 @@ def load_config(data: bytes, scalars: dict[str, Any] | None = None) -> Any:
     """
     import yaml
 
-    scalars = {} if scalars is None else scalars
     try:
-        text = data.decode()
-        return _simple_yaml(text, scalars)
+        return _parse_yaml(data, {} if scalars is None else scalars)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
+def _parse_yaml(data: bytes, scalars: dict[str, Any]) -> Any:
+    """:func:`load_config`, raising PyYAML's errors."""
+    import yaml
+
+    try:
+        return _simple_yaml(data.decode(), scalars)
     except (_NotSimpleError, UnicodeDecodeError):
         pass
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(data, Loader=loader)  # CSafeLoader: a safe loader
-    except yaml.YAMLError:
-        return None
+    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe
 
 
 class _NotSimpleError(Exception):
@@ -395,13 +446,19 @@ def _scalar(text: str, scalars: dict[str, Any]) -> Any:
 
 
 def _memo(memo: dict[str, Any], file: tuple[str, bytes | None] | None, load: Any) -> Any:
-    """``load(file)``, or what it gave for the same blob id before."""
+    """``load(file)``, or what it gave (or raised: RecordProblem) for the same blob id before."""
     if file is None:
         return None
     oid = file[0]
     if oid not in memo:
-        memo[oid] = load(file)
-    return memo[oid]
+        try:
+            memo[oid] = load(file)
+        except RecordProblem as err:
+            memo[oid] = err
+    found = memo[oid]
+    if isinstance(found, RecordProblem):
+        raise found
+    return found
 
 
 if __name__ == "__main__":

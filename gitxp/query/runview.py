@@ -14,10 +14,12 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from gitxp.errors import UsageError
+from gitxp.errors import UnsafePathError, UsageError
+from gitxp.git.fsck import unsafe_path
 from gitxp.git.repo import GitRepo
 from gitxp.query.frames import RepoLike, open_repo, read_metrics
-from gitxp.store.runs import RunRecord, record, resolve
+from gitxp.store.restore import safe_tree_files
+from gitxp.store.runs import RunRecord, load_sound, record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,11 +45,15 @@ class Artifact:
     def extract(self, dest: str | os.PathLike[str]) -> Path:
         """Write the file to ``dest`` (into it if ``dest`` is a folder, or ends with ``/``:
         a folder that does not exist yet is made); returns the path."""
+        why = unsafe_path(self.name)
+        if why is not None:
+            raise UnsafePathError(f"artifact {self.name[:80]!r} has {why.removeprefix('a ')}")
         target = Path(dest)
         if target.is_dir() or str(dest).endswith(("/", os.sep)):
             target = target / PurePosixPath(self.name).name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(self.read())
+        with open(target, "wb") as handle:
+            self.repo.copy_blob(self.oid, handle)
         return target
 
 
@@ -180,18 +186,17 @@ class RecordedRun:
         target = Path(dest)
         if target.exists() and (not target.is_dir() or any(target.iterdir())):
             raise UsageError(f"{target} is not an empty folder; choose a new one")
+        safe_tree_files(self.repo, self.record, self.repo.commit_tree(self.snapshot_commit))
+        entries = self._source_entries()
         target.mkdir(parents=True, exist_ok=True)
-        for path, oid, mode in self._source_entries():
-            parts = PurePosixPath(path).parts
-            if ".." in parts or PurePosixPath(path).is_absolute():
-                continue  # never write outside dest, whatever a tree holds
-            out = target.joinpath(*parts)
+        for path, oid, mode in entries:
+            out = target.joinpath(*PurePosixPath(path).parts)
             out.parent.mkdir(parents=True, exist_ok=True)
-            data = self.repo.blob_data(oid)
             if mode == _LINK:
-                os.symlink(os.fsdecode(data), out)
+                os.symlink(os.fsdecode(self.repo.blob_data(oid)), out)
                 continue
-            out.write_bytes(data)
+            with open(out, "xb") as handle:
+                self.repo.copy_blob(oid, handle)
             if mode == _EXECUTABLE:
                 out.chmod(out.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         return target
@@ -207,4 +212,4 @@ class RecordedRun:
 def load_run(run: str = "latest", repo: RepoLike = ".") -> RecordedRun:
     """The run named by ``run``: an id prefix, ``latest``, ``latest~N`` or its ref."""
     git = open_repo(repo)
-    return RecordedRun(git, RunRecord.load(git, resolve(git, run)))
+    return RecordedRun(git, load_sound(git, run))

@@ -41,7 +41,7 @@ from gitxp.store.restore import (
     remove_stale_worktrees,
     temporary_worktree,
 )
-from gitxp.store.runs import RunRecord, RunRef, resolve
+from gitxp.store.runs import RunRecord, RunRef, load_sound
 from gitxp.supervise.runner import RunOptions, run
 
 RESUMABLE = frozenset({"INTERRUPTED", "DIED", "FAILED"})
@@ -168,7 +168,7 @@ def reproduce(
     if options.env == "venv" and options.python:
         raise UsageError("--python picks the interpreter for --env current; not both")
     tolerances = load_tolerances(options.tolerances, options.rtol, options.atol)
-    rec = RunRecord.load(repo, resolve(repo, spec))
+    rec = load_sound(repo, spec)
     status = rec.info.get("status")
     if status in ("RUNNING", "QUEUED"):
         raise UsageError(f"run {rec.ref.id} is {status}: reproduce a run that has finished")
@@ -269,7 +269,7 @@ def resume(
     """
     from gitxp.api import RESUME_DIR_ENV, RESUMED_FROM_ENV
 
-    rec = RunRecord.load(repo, resolve(repo, spec))
+    rec = load_sound(repo, spec)
     status = rec.info.get("status")
     if status not in RESUMABLE:
         hint = "it is still running" if status == "RUNNING" else "start a new run instead"

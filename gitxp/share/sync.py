@@ -20,18 +20,20 @@ The transport is :mod:`gitxp.share.transport`; this module holds the rules:
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitxp.errors import GitxpError, RunNotFoundError, UsageError
+from gitxp.errors import GitxpError, RunNotFoundError, UntrustedObjectsError, UsageError
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
 from gitxp.share import attestations
 from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
-from gitxp.store.runs import RunRef, list_runs, record, resolve
+from gitxp.store import checked
+from gitxp.store.checked import RecordProblem
+from gitxp.store.ids import is_run_id
+from gitxp.store.runs import RunRecord, RunRef, list_runs, read_record_file, record, resolve
 
 ATTEMPTS = 3
 Progress = Callable[[str], None]
@@ -50,8 +52,17 @@ class Relation:
 
 
 def run_info_at(repo: GitRepo, commit: str) -> dict[str, Any]:
-    raw = repo.read_path(commit, f"{record.RECORD_DIR}/run.json")
-    return dict(json.loads(raw)) if raw else {}
+    """The checked run.json of ``commit``, or {} when it is not a sound run commit."""
+    try:
+        if repo.object_kind(commit) != "commit":
+            return {}
+        raw = read_record_file(repo, commit, "run.json")
+        found = checked.parse_json(raw, "run.json") if raw is not None else None
+        if not isinstance(found, dict) or not isinstance(found.get("id"), str):
+            return {}
+        return checked.run_info(raw, found["id"])
+    except RecordProblem:
+        return {}
 
 
 def _snapshot(repo: GitRepo, commit: str, info: dict[str, Any]) -> str | None:
@@ -105,6 +116,10 @@ def relation(repo: GitRepo, local: str, remote: str) -> Relation:
 
 def run_id_of(ref: str) -> str:
     return ref[len(RUNS_PREFIX) :]
+
+
+def _run_ref(ref: str, commit: str) -> RunRef:
+    return RunRef(run_id_of(ref), ref, commit)
 
 
 # -- push ---------------------------------------------------------------------------------
@@ -369,16 +384,18 @@ class FetchReport:
     unchanged: list[str] = field(default_factory=list)
     ahead: list[tuple[str, str]] = field(default_factory=list)  # local has a later state
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # unsafe or not a run
     objects: int = 0
     notes: str = ""  # what happened to the notes ref, one line ("" when nothing to do)
     notes_problem: bool = False  # the remote's notes could not be brought in
     attestations: list[str] = field(default_factory=list)  # attestation refs created here
     attestation_problems: list[str] = field(default_factory=list)
+    notes_refused: str = ""  # why the remote's notes failed the object checks
 
     @property
     def ok(self) -> bool:
-        """True when no run conflicted."""
-        return not self.conflicts
+        """True when no run conflicted and none was refused."""
+        return not self.conflicts and not self.refused
 
 
 def fetch(
@@ -393,6 +410,11 @@ def fetch(
 
     Objects first; then every run ref is created or moved in one transaction, each to a
     later state of the same run only. A failure before that changes no ref.
+
+    Nothing from the remote is trusted: a run whose ref name is not a run id, whose ref
+    is not a commit, whose objects fail the checks of ``git fsck`` (a tree entry ``..``,
+    ``.git``, a name with ``/``, a bad mode …) or whose run.json is not a sound record is
+    refused (``report.refused``: run id, why), and the others are fetched without it.
 
     The remote's notes ref (tags and notes) comes too, whole, whatever runs are named:
     ours is fast-forwarded to it, or merged with it (:func:`gitxp.share.notes.take_notes`).
@@ -409,11 +431,13 @@ def fetch(
     chosen: dict[str, str] = {}
     there_notes: dict[str, str] = {}
     attested: dict[str, str] = {}
+    refused: dict[str, str] = {}  # commit id → why it is not taken
 
     def choose(remote_refs: dict[str, str]) -> list[str]:
         chosen.clear()
         there_notes.clear()
         attested.clear()
+        report.refused.clear()
         if NOTES_REF in remote_refs:
             there_notes[NOTES_REF] = remote_refs[NOTES_REF]
         run_refs = {r: c for r, c in remote_refs.items() if r.startswith(RUNS_PREFIX)}
@@ -424,22 +448,49 @@ def fetch(
                 chosen[run.ref] = run.commit
         else:
             chosen.update(run_refs)
+        for ref, commit in sorted(chosen.items()):
+            why = refused.get(commit)
+            if why is None and not is_run_id(run_id_of(ref)):
+                why = "its ref name is not a run id"
+            if why is not None:
+                report.refused.append((run_id_of(ref), why))
+                del chosen[ref]
+        if there_notes.get(NOTES_REF) in refused:
+            report.notes_refused = refused[there_notes.pop(NOTES_REF)]
         run_ids = {run_id_of(ref) for ref in chosen} if runs else None
-        attested.update(attestations.wanted(repo, remote_refs, run_ids))
+        wanted = attestations.wanted(repo, remote_refs, run_ids)
+        attested.update({ref: c for ref, c in wanted.items() if c not in refused})
         return [*chosen.values(), *there_notes.values(), *attested.values()]
 
-    _, report.objects = Connection(repo, source, progress).fetch(choose, filter_spec)
+    connection = Connection(repo, source, progress)
+    for attempt in range(ATTEMPTS):
+        try:
+            _, report.objects = connection.fetch(choose, filter_spec)
+            break
+        except UntrustedObjectsError as err:  # fetch again, without what was refused
+            refused.update(err.refused)
+            if attempt + 1 == ATTEMPTS:
+                raise
     if filter_spec is not None and source.name is not None:
         repo.mark_promisor(source.name, filter_spec)
+    before_plan = list(report.refused)
     for _ in range(ATTEMPTS):
         updates = _plan_fetch(repo, chosen, report)
         try:
             repo.update_refs(updates, message=f"gitxp fetch {source.label}")
         except RefConflictError:  # a local run moved meanwhile (a heartbeat): decide again
-            report = FetchReport(source.label, objects=report.objects)
+            report = FetchReport(
+                source.label,
+                objects=report.objects,
+                refused=list(before_plan),
+                notes_refused=report.notes_refused,
+            )
             continue
         break
-    if NOTES_REF in there_notes:
+    if report.notes_refused:
+        report.notes = f"notes: refused the remote's tags and notes: {report.notes_refused}"
+        report.notes_problem = True
+    elif NOTES_REF in there_notes:
         report.notes, report.notes_problem = take_notes(repo, there_notes[NOTES_REF])
     report.attestations, report.attestation_problems = attestations.take(repo, attested)
     return report
@@ -463,6 +514,10 @@ def _plan_fetch(
     updates: dict[str, tuple[str | None, str]] = {}
     for ref, commit in sorted(chosen.items()):
         here = repo.ref_target(ref)
+        problems = [] if here == commit else RunRecord.load(repo, _run_ref(ref, commit)).problems
+        if problems:
+            report.refused.append((run_id_of(ref), problems[0]))
+            continue
         if here is None:
             updates[ref] = (None, commit)
             report.created.append(run_id_of(ref))

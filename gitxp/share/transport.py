@@ -8,9 +8,11 @@ times faster than dulwich's pure-Python object store at a thousand runs:
 - push: the objects to send are enumerated by libgit2 and streamed to dulwich as
   pack records (the objects most alike from run to run as deltas), never written to
   disk;
-- fetch: the pack the server sends is written to ``objects/pack/``, indexed in one
-  pass (:mod:`gitxp.git.packindex`), and made visible with two renames only once it is
-  complete and checked. A failed fetch leaves no pack, no index and no ref behind.
+- fetch: the pack the server sends is written to ``objects/pack/``, indexed and checked
+  as ``git fsck`` checks objects in one pass (:mod:`gitxp.git.packindex`), and made
+  visible with two renames only once it is complete and every commit asked for is sound;
+  otherwise :class:`~gitxp.errors.UntrustedObjectsError` names the commits refused. A
+  failed fetch leaves no pack, no index and no ref behind.
 
 Local paths use the ``git`` command's own ``upload-pack``/``receive-pack`` when it is
 installed, as ``git push /path`` does, so hooks in the receiving repository run; without
@@ -52,8 +54,8 @@ from dulwich.pack import UnpackedObject, create_delta
 from dulwich.refs import Ref
 from dulwich.repo import Repo as DulwichRepo
 
-from gitxp.errors import RemoteError
-from gitxp.git.packindex import PackError, index_pack, write_index
+from gitxp.errors import RemoteError, UntrustedObjectsError
+from gitxp.git.packindex import IndexedPack, PackError, read_pack, write_index
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 from gitxp.share.bundle import BundleFile, is_bundle
 from gitxp.share.remotes import (
@@ -164,9 +166,12 @@ class Connection:
         the remote's run refs and the number of objects received. No ref is changed here.
         ``filter_spec`` (``blob:limit=1m``) asks the server to leave objects out; the pack
         is then marked as a promisor pack, as git marks those of a partial clone.
+        Raises :class:`~gitxp.errors.UntrustedObjectsError` (nothing kept) when a commit
+        wanted is not a commit or reaches an object that fails the checks of ``git fsck``.
         """
         pack_dir = self.repo.common_dir / "objects" / "pack"
         seen: dict[str, str] = {}
+        asked: list[str] = []
         haves = _Haves()
 
         def determine_wants(
@@ -177,6 +182,7 @@ class Connection:
             wanted = [c for c in dict.fromkeys(choose(dict(seen))) if not self.repo.has_object(c)]
             if wanted:
                 haves.load(self.repo.negotiation_haves(list(seen.values())))
+            asked[:] = wanted
             return [ObjectID(c.encode()) for c in wanted]
 
         def attempt(client: GitClient, path: str) -> int:
@@ -191,7 +197,7 @@ class Connection:
                     ref_prefix=_REF_PREFIXES,
                     filter_spec=filter_spec.encode() if filter_spec else None,
                 )
-                return sink.install(promisor=filter_spec is not None)
+                return sink.install(asked, promisor=filter_spec is not None)
             finally:
                 sink.discard()
 
@@ -427,22 +433,30 @@ class _PackSink:
             self.progress(f"receiving objects: {self.size / (1 << 20):.1f} MiB\r")
         return len(data)
 
-    def install(self, promisor: bool = False) -> int:
-        """Index the pack and move pack and index into place; returns the object count."""
+    def install(self, asked: list[str], promisor: bool = False) -> int:
+        """Index and check the pack, move pack and index into place; returns the object count.
+
+        Nothing is moved when a commit of ``asked`` is refused (see ``Connection.fetch``).
+        """
         self.file.close()
         if self.size == 0:
             return 0
         damage = ""
+        pack: IndexedPack | None = None
         with (
             open(self.path, "rb") as handle,
             mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf,
         ):
             try:
-                entries, checksum = index_pack(buf)
+                pack = read_pack(buf)
             except PackError as err:  # handled here: its traceback holds views of buf
                 damage = str(err)
-        if damage:
+        if pack is None:
             raise RemoteError(f"the pack received is damaged ({damage}); nothing was changed")
+        refused = pack.refused(asked)
+        if refused:
+            raise UntrustedObjectsError(refused)
+        entries, checksum = pack.entries, pack.checksum
         if not entries:
             return 0
         final = self.pack_dir / f"pack-{checksum.hex()}"

@@ -17,11 +17,10 @@ order; a heartbeat commit of format 1 had the whole files, which readers look fo
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from gitxp.git.repo import GitRepo, TreeValue
-from gitxp.store import record
+from gitxp.store import checked, record
 
 LIVE = "live"
 Series = dict[str, list[Any]]
@@ -71,13 +70,11 @@ def live_metrics(repo: GitRepo, commit: str) -> dict[str, Series] | None:
         return None
     out: dict[str, Series] = {}
     for raw in chunks:
-        try:
-            data = json.loads(raw)
-        except ValueError:
+        try:  # a chunk is untrusted as metrics.json is: one that is not sound is left out
+            data = checked.metrics(raw)
+        except checked.RecordProblem:
             continue
-        for name, series in data.items() if isinstance(data, dict) else ():
-            if not isinstance(series, dict):
-                continue
+        for name, series in data.items():
             into = out.setdefault(str(name), {"steps": [], "values": [], "timestamps": []})
             for key in into:
                 values = series.get(key)

@@ -20,12 +20,13 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitxp.errors import UsageError
+from gitxp.errors import UnsafeNameError, UnsafePathError, UsageError
+from gitxp.git.fsck import unsafe_path
 from gitxp.git.repo import GitRepo
 from gitxp.git.snapshot import Snapshot, take_snapshot
 from gitxp.store.runs import RunRecord, record
@@ -73,12 +74,41 @@ def recorded_snapshot(repo: GitRepo, rec: RunRecord) -> Snapshot:
     )
 
 
+def refuse_unsafe(rec: RunRecord, paths: Iterable[str], what: str = "file") -> None:
+    """Raise UnsafePathError if any of ``paths`` of run ``rec`` must not be written to disk."""
+    for path in paths:
+        why = unsafe_path(path)
+        if why is not None:
+            raise _unsafe(rec, what, UnsafeNameError(path, why))
+
+
+def safe_tree_files(repo: GitRepo, rec: RunRecord, tree: str) -> dict[str, tuple[str, int]]:
+    """``repo.tree_files(tree)``, refused whole (UnsafePathError) if one name is unsafe.
+
+    Every name is checked before anything is written: a run whose tree holds ``..``,
+    ``.git`` or a name with ``/`` (as a hostile or broken remote can send, and plain
+    ``git fetch`` does not check) writes nothing at all.
+    """
+    try:
+        return repo.tree_files(tree, safe=True)
+    except UnsafeNameError as err:
+        raise _unsafe(rec, "file", err) from None
+
+
+def _unsafe(rec: RunRecord, what: str, err: UnsafeNameError) -> UnsafePathError:
+    return UnsafePathError(
+        f"run {rec.ref.id}: {what} {err}; gitxp writes none of the run's files "
+        f"('gitxp rm {rec.ref.id}' deletes it)"
+    )
+
+
 def open_worktree(repo: GitRepo, rec: RunRecord) -> tuple[Path, int]:
     """Check the run's sources out in a new linked worktree in a fresh temporary folder.
 
     Returns its path and a descriptor holding the folder's lock: while it is held the
     worktree is in use; once the holder is gone, :func:`remove_stale_worktrees` removes it.
     """
+    safe_tree_files(repo, rec, source_tree(repo, rec))
     return worktree_at(repo, source_commit(repo, rec))
 
 
@@ -158,16 +188,20 @@ def remove_stale_worktrees(repo: GitRepo) -> list[Path]:
 
 
 def extract_artifacts(repo: GitRepo, rec: RunRecord, target: Path) -> list[str]:
-    """Write the run's artifacts below ``target``; returns their names."""
+    """Write the run's artifacts below ``target``; returns their names.
+
+    Refused whole (UnsafePathError) when an artifact's name is unsafe; a symbolic link
+    among them is written as a file holding its target, never followed.
+    """
     folder = f"{record.RECORD_DIR}/artifacts"
-    names = []
-    for path, oid, _mode in repo.walk_files(rec.ref.commit, folder):
-        name = path[len(folder) + 1 :]
-        out = target / name
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(repo.blob_data(oid))
-        names.append(name)
-    return names
+    try:
+        found = list(repo.walk_files(rec.ref.commit, folder, safe=True))
+    except UnsafeNameError as err:
+        raise _unsafe(rec, "artifact", err) from None
+    files = [(path[len(folder) + 1 :], oid) for path, oid, _ in found]
+    for name, oid in files:
+        _write_file(target, name, oid, 0o100644, repo)
+    return [name for name, _ in files]
 
 
 # -- gitxp checkout ---------------------------------------------------------------------
@@ -193,7 +227,8 @@ def checkout(repo: GitRepo, rec: RunRecord, force: bool = False) -> CheckoutResu
     change or disappear holds uncommitted work: content that differs from HEAD.
     Ignored files the run does not contain are left alone.
     """
-    wanted = {p: v for p, v in repo.tree_files(source_tree(repo, rec)).items() if _allowed(p)}
+    recorded = safe_tree_files(repo, rec, source_tree(repo, rec))
+    wanted = {p: v for p, v in recorded.items() if _allowed(p)}
     current = repo.tree_files(take_snapshot(repo).tree)
     head = repo.head().commit
     committed = repo.tree_files(repo.commit_tree(head)) if head else {}
@@ -221,7 +256,7 @@ def checkout(repo: GitRepo, rec: RunRecord, force: bool = False) -> CheckoutResu
                 (repo.workdir / path).mkdir(parents=True, exist_ok=True)
                 result.submodules.append(path)
                 continue
-            _write_file(repo.workdir, path, repo.blob_data(oid), mode)
+            _write_file(repo.workdir, path, oid, mode, repo)
             result.written.append(path)
     result.skipped = [str(s.get("path")) for s in rec.info.get("skipped_files") or []]
     return result
@@ -239,12 +274,10 @@ def _on_disk_differs(repo: GitRepo, path: str, want: tuple[str, int] | None) -> 
         return False
     try:
         if os.path.islink(full):
-            data = os.readlink(full).encode("utf-8", "surrogateescape")
-        else:
-            data = full.read_bytes()
+            return os.readlink(full).encode("utf-8", "surrogateescape") != repo.blob_data(want[0])
+        return repo.hash_file(full) != want[0]
     except OSError:
         return True
-    return data != repo.blob_data(want[0])
 
 
 def _blocked(workdir: Path, path: str, leaving: set[str]) -> bool:
@@ -270,7 +303,8 @@ def _safe_parent(workdir: Path, path: str) -> Path:
     return folder
 
 
-def _write_file(workdir: Path, path: str, data: bytes, mode: int) -> None:
+def _write_file(workdir: Path, path: str, oid: str, mode: int, repo: GitRepo) -> None:
+    """Write blob ``oid`` as ``path`` below ``workdir`` (never through a link), streamed."""
     target = _safe_parent(workdir, path) / path.rsplit("/", 1)[-1]
     if os.path.lexists(target):
         if os.path.isdir(target) and not os.path.islink(target):
@@ -278,11 +312,12 @@ def _write_file(workdir: Path, path: str, data: bytes, mode: int) -> None:
         else:
             os.unlink(target)
     if mode == _LINK:
-        os.symlink(data.decode("utf-8", "surrogateescape"), target)
+        os.symlink(repo.blob_data(oid).decode("utf-8", "surrogateescape"), target)
         return
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o777 if mode == _EXEC else 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(target, flags, 0o777 if mode == _EXEC else 0o666)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        repo.copy_blob(oid, handle)
     if mode == _EXEC and not os.stat(target).st_mode & stat.S_IXUSR:
         os.chmod(target, os.stat(target).st_mode | stat.S_IXUSR)
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from gitxp.errors import RunNotFoundError
+from gitxp.errors import BlobTooLargeError, DamagedRunError, RunNotFoundError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo
-from gitxp.store import record
+from gitxp.store import checked, record
+from gitxp.store.checked import RecordProblem
 from gitxp.store.ids import is_run_id, normalize_prefix
 from gitxp.store.live import live_metrics, live_output
+
+DAMAGED = "DAMAGED"  # the status shown for a run whose record cannot be read
 
 # latest, latest~2, latest^, latest^^, latest~1^ …: the newest run, counted back.
 _LATEST = re.compile(r"^latest((?:[~^]\d*)*)$")
@@ -61,6 +64,10 @@ def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None, where: s
     if latest:
         return _latest(text, latest.group(1), runs)
     by_id = {run.id: run for run in runs}
+    if text in by_id:  # also a ref whose name is not a run id (listed as damaged)
+        return by_id[text]
+    if text.startswith(RUNS_PREFIX) and text[len(RUNS_PREFIX) :] in by_id:
+        return by_id[text[len(RUNS_PREFIX) :]]
     listing = "'gitxp ls --remote'" if where else "'gitxp ls'"
     for form in _REF_FORMS:
         if text.startswith(form) and is_run_id(text[len(form) :]):
@@ -143,47 +150,100 @@ def _snapshot_of(repo: GitRepo, run: RunRef) -> str:
     return run.commit
 
 
+def damaged_info(run_id: str, problem: str) -> dict[str, Any]:
+    """The run.json shown for a damaged run: its id, status DAMAGED and what is wrong."""
+    return {"id": run_id, "status": DAMAGED, "damage": problem}
+
+
 @dataclass
 class RunRecord:
-    """One run as recorded in its commit; heavier parts are read on first use."""
+    """One run as recorded in its commit; heavier parts are read on first use.
+
+    Nothing in a record is trusted (:mod:`gitxp.store.checked`): a run whose ref is not
+    a run commit or whose run.json is malformed loads with :func:`damaged_info`; a
+    malformed config, metrics or host file reads as empty. :attr:`damage` says what is
+    wrong, and :meth:`require_sound` refuses such a run with that line.
+    """
 
     repo: GitRepo
     ref: RunRef
     info: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, repo: GitRepo, ref: RunRef) -> RunRecord:
-        """Read the run.json of ``ref``'s commit."""
-        raw = repo.read_path(ref.commit, f"{record.RECORD_DIR}/run.json")
-        info = json.loads(raw) if raw else {"id": ref.id, "status": "UNKNOWN"}
+        """Read and check the run.json of ``ref``'s commit."""
+        try:
+            kind = repo.object_kind(ref.commit)
+            if kind != "commit":
+                raise RecordProblem(f"its ref points at {kind or 'a missing object'}, not a commit")
+            info = checked.run_info(read_record_file(repo, ref.commit, "run.json"), ref.id)
+        except RunNotFoundError:  # libgit2 cannot parse the commit
+            why = "its commit is malformed (git fsck reports it)"
+            return cls(repo, ref, damaged_info(ref.id, why), [why])
+        except RecordProblem as err:
+            return cls(repo, ref, damaged_info(ref.id, str(err)), [str(err)])
         return cls(repo, ref, info)
+
+    @property
+    def damage(self) -> str | None:
+        """What is wrong with the run's record (all its files read), or None."""
+        if not self.problems:
+            _ = self.config, self.metrics, self.host
+        return self.problems[0] if self.problems else None
+
+    def require_sound(self) -> RunRecord:
+        """This record, or DamagedRunError saying in one line what is wrong with it."""
+        why = self.damage
+        if why is not None:
+            name = self.ref.id if is_run_id(self.ref.id) else self.ref.ref
+            raise DamagedRunError(
+                f"run {self.ref.id} is damaged: {why}; 'gitxp rm {name}' deletes it"
+            )
+        return self
 
     def _file(self, name: str) -> bytes | None:
         return self.repo.read_path(self.ref.commit, f"{record.RECORD_DIR}/{name}")
 
+    def _checked(
+        self, name: str, parse: Callable[[bytes], Any], missing: Callable[[], Any] = dict
+    ) -> Any:
+        """``parse`` of the record file ``name`` ({} and a problem noted when it is not
+        sound; ``missing()`` when the commit has no such file)."""
+        if self.problems and self.info.get("status") == DAMAGED:
+            return {}
+        try:
+            raw = read_record_file(self.repo, self.ref.commit, name)
+            return missing() if raw is None else parse(raw)
+        except RecordProblem as err:
+            self.problems.append(str(err))
+            return {}
+
     @cached_property
     def config(self) -> dict[str, Any]:
         """The resolved config."""
-        return dict(record.load_yaml(self._file("config.yaml")) or {})
+        return dict(self._checked("config.yaml", lambda raw: checked.mapping(raw, "config.yaml")))
 
     @cached_property
     def metrics(self) -> dict[str, dict[str, list[Any]]]:
         """``{name: {"steps", "values", "timestamps"}}``."""
-        raw = self._file("metrics.json")
-        if raw is None:  # a heartbeat commit (format 2): the chunks so far
-            return live_metrics(self.repo, self.ref.commit) or {}
-        return dict(json.loads(raw)) if raw else {}
+        return dict(
+            self._checked(
+                "metrics.json",
+                checked.metrics,
+                missing=lambda: live_metrics(self.repo, self.ref.commit) or {},
+            )
+        )
 
     @cached_property
     def host(self) -> dict[str, Any]:
         """Host facts."""
-        raw = self._file("host.json")
-        return dict(json.loads(raw)) if raw else {}
+        return dict(self._checked("host.json", lambda raw: checked.mapping(raw, "host.json")))
 
     @cached_property
     def env_lock(self) -> str:
         """The env lock text."""
-        return (self._file("env.lock") or b"").decode()
+        return (self._file("env.lock") or b"").decode("utf-8", "replace")
 
     @cached_property
     def output(self) -> str:
@@ -205,3 +265,19 @@ class RunRecord:
         base = self.info.get("base_commit")
         parents = self.repo.commit_parents(commit)
         return parents == ([base] if base else [])
+
+
+def load_sound(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRecord:
+    """The run named by ``spec`` (see :func:`resolve`), refused if its record is damaged."""
+    return RunRecord.load(repo, resolve(repo, spec, runs)).require_sound()
+
+
+def read_record_file(repo: GitRepo, commit: str, name: str) -> bytes | None:
+    """The record file ``name`` of ``commit`` (None: absent); RecordProblem when larger
+    than its limit (:data:`gitxp.store.checked.MAX_BYTES`)."""
+    try:
+        return repo.read_path(
+            commit, f"{record.RECORD_DIR}/{name}", max_size=checked.MAX_BYTES.get(name)
+        )
+    except BlobTooLargeError as err:
+        raise RecordProblem(f"{name} is too large ({err.size:,} bytes)") from None
