@@ -124,7 +124,7 @@ def checkout(run_spec: str, force: bool) -> None:
         f"{len(done.written)} written, {len(done.removed)} removed, {done.unchanged} unchanged"
     )
     for path in done.skipped:
-        click.echo(f"  not restored (too large to record): {path}")
+        click.echo(f"  not restored (left out of the run's snapshot): {path}")
     for path in done.submodules:
         click.echo(f"  submodule not restored: {path}")
     click.echo(f"HEAD is still {at}: 'git status' shows how the run differs from it")

@@ -167,6 +167,8 @@ class RecorderSink(Sink):
             env_allow=list(facts.env_allow),
         )
         recorder = self.recorder = Recorder.start(repo, spec)
+        if recorder.warning:
+            print(recorder.warning, file=sys.stderr, flush=True)
         self.repo = repo
         if not facts.queued:
             self.hooks = start_hooks(repo, recorder, facts.command)

@@ -4,6 +4,10 @@ The user's index file is read into an in-memory index that is never written back
 working tree is compared against it with libgit2's status, and every changed or new file
 is stored as a blob and placed in that in-memory index. HEAD, branches, the index file
 and the working tree stay exactly as they were.
+
+Untracked files are left out (and listed in ``skipped`` with the reason) when they look
+like secrets (:mod:`gitxp.git.secrets`: ``.env``, ``*.pem``, ``id_rsa*`` …, decided by
+``.gitxpignore`` and ``gitxp.skipSecrets``) or are larger than ``gitxp.maxUntrackedSize``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pygit2.enums import FileMode, FileStatus
 
 from gitxp.git.repo import GitRepo
 from gitxp.git.retry import retried
+from gitxp.git.secrets import SecretRules
 
 RESERVED_DIR = ".gitxp"
 DEFAULT_MAX_UNTRACKED = 10 * 1024 * 1024
@@ -65,6 +70,12 @@ def max_untracked_size(repo: GitRepo) -> int:
     return DEFAULT_MAX_UNTRACKED
 
 
+def skip_secrets(repo: GitRepo) -> bool:
+    """Whether the built-in secret patterns apply: ``git config gitxp.skipSecrets`` (true)."""
+    value = (repo.config_value("gitxp.skipSecrets") or "true").strip().lower()
+    return value not in ("false", "no", "off", "0")
+
+
 @retried
 def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     """Build the snapshot tree of ``repo``'s working tree without changing anything.
@@ -78,6 +89,7 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     index = pygit2.Index(str(index_file)) if index_file.exists() else pygit2.Index()
     skipped: list[dict[str, object]] = []
     dirty_submodules: list[dict[str, object]] = []
+    rules: SecretRules | None = None  # read at the first untracked file
     dirty = False
     conflicts = index.conflicts
     if conflicts is not None:
@@ -98,8 +110,17 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
         elif flags & _CHANGED:
             if flags & FileStatus.WT_NEW:
                 size = _untracked_size(repo.workdir / path)
+                clean = path.rstrip("/")
+                if rules is None:
+                    rules = SecretRules.load(repo.workdir, skip_secrets(repo))
+                pattern = rules.match(clean)
+                if pattern is not None:
+                    skipped.append(
+                        {"path": clean, "size": size, "reason": "secret", "pattern": pattern}
+                    )
+                    continue
                 if size > limit:
-                    skipped.append({"path": path.rstrip("/"), "size": size})
+                    skipped.append({"path": clean, "size": size, "reason": "too large"})
                     continue
             _place(git, index, repo.workdir, path)
         if flags & _CHANGED and (repo.workdir / path.rstrip("/")).is_dir():

@@ -430,8 +430,8 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
     ]
     lines += [f"  {k + ':':<12}{v}" for k, v in fields if v not in (None, "", [])]
     if info.get("skipped_files"):
-        lines.append("  skipped (too large to snapshot):")
-        lines += [f"    {s['path']} ({s['size']} bytes)" for s in info["skipped_files"]]
+        lines.append("  left out of the snapshot:")
+        lines += [f"    {s['path']} ({skip_reason(s)})" for s in info["skipped_files"]]
     if note.text:
         lines += ["", "note:"] + ["  " + x for x in note.text.splitlines()]
     lines += attestation_lines(rec)
@@ -466,6 +466,13 @@ def show_text(rec: RunRecord, output_lines: int = 20, full_env: bool = False) ->
         cut = f", last {len(shown)} of {len(out)} lines" if len(shown) < len(out) else ""
         lines += ["", f"output{cut}:"] + ["  " + x for x in shown]
     return "\n".join(lines)
+
+
+def skip_reason(entry: dict[str, Any]) -> str:
+    """Why a file was left out of a run's snapshot, for people."""
+    if entry.get("reason") == "secret":
+        return f"looks like a secret: {entry.get('pattern') or 'a secret pattern'}"
+    return f"too large: {entry.get('size')} bytes"
 
 
 def _base(info: dict[str, Any]) -> str | None:

@@ -198,7 +198,8 @@ def reproduce(
             raise UsageError("not run: pass --yes to run despite environment drift")
         for skipped in rec.info.get("skipped_files") or []:
             path = skipped.get("path")
-            echo(f"gitxp: warning: {path} was too large to record; running without it")
+            why = "looked like a secret" if skipped.get("reason") == "secret" else "was too large"
+            echo(f"gitxp: warning: {path} {why} to record; running without it")
         run_dir, rel_cwd = _run_dir(worktree, rec.info)
         echo(f"gitxp: reproducing run {rec.ref.id} in {worktree}")
         run_options = RunOptions(

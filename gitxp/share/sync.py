@@ -514,16 +514,16 @@ def _plan_fetch(
     updates: dict[str, tuple[str | None, str]] = {}
     for ref, commit in sorted(chosen.items()):
         here = repo.ref_target(ref)
-        problems = [] if here == commit else RunRecord.load(repo, _run_ref(ref, commit)).problems
-        if problems:
-            report.refused.append((run_id_of(ref), problems[0]))
-            continue
-        if here is None:
+        rel = Relation("new") if here is None else relation(repo, here, commit)
+        if rel.kind in ("new", "behind"):  # what would be taken must be a sound run
+            problems = RunRecord.load(repo, _run_ref(ref, commit)).problems
+            if problems:
+                report.refused.append((run_id_of(ref), problems[0]))
+                continue
+        if rel.kind == "new":
             updates[ref] = (None, commit)
             report.created.append(run_id_of(ref))
-            continue
-        rel = relation(repo, here, commit)
-        if rel.kind == "same":
+        elif rel.kind == "same":
             report.unchanged.append(run_id_of(ref))
         elif rel.kind == "behind":
             updates[ref] = (here, commit)

@@ -24,6 +24,7 @@ from typing import Any
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
 from gitxp.git.retry import is_disk_full
+from gitxp.git.secrets import secrets_warning
 from gitxp.git.signing import wants_signing
 from gitxp.git.snapshot import Snapshot, max_untracked_size, take_snapshot
 from gitxp.machine.host import host_facts
@@ -133,6 +134,12 @@ class Recorder:
         self.fixed_files: dict[str, TreeValue] = {}  # written into every record commit
         self.claim_commit = ""
         self._claim_beat: tuple[dict[str, TreeValue], dict[str, int]] = ({}, {})
+
+    @property
+    def warning(self) -> str | None:
+        """The one line to show on the terminal about files the snapshot left out as
+        secrets (:func:`gitxp.git.secrets.secrets_warning`), or None."""
+        return secrets_warning(list(self.meta["run"].get("skipped_files") or []))
 
     # -- start -------------------------------------------------------------------
 

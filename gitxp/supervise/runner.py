@@ -242,6 +242,9 @@ def run(
             file=sys.stderr,
             flush=True,
         )
+
+    if recorder.warning:
+        print(recorder.warning, file=sys.stderr, flush=True)
     recorder.start_heartbeat(options.beat_interval)
     try:
         result = run_command(

@@ -176,8 +176,8 @@ function overview(panel, run) {
     panel.append(el("div", { class: "card" }, el("h2", { text: "Meta" }), el("pre", { class: "json", text: pretty(run.meta) })));
   }
   if ((info.skipped_files || []).length) {
-    panel.append(el("div", { class: "card" }, el("h2", { text: "Left out of the snapshot (too large)" }),
-      el("ul", { class: "mono small" }, info.skipped_files.map((s) => el("li", { text: `${s.path} (${fmtBytes(s.size)})` })))));
+    panel.append(el("div", { class: "card" }, el("h2", { text: "Left out of the snapshot" }),
+      el("ul", { class: "mono small" }, info.skipped_files.map((s) => el("li", { text: `${s.path} (${s.reason === "secret" ? `looks like a secret: ${s.pattern}` : `too large: ${fmtBytes(s.size)}`})` })))));
   }
 }
 
@@ -422,7 +422,7 @@ async function changes(body, run) {
     : `The working tree was clean: the run's sources are exactly ${where}.`;
   body.append(el("p", { class: "lead", text: head }));
   if (data.skipped.length) {
-    body.append(el("div", { class: "warn", text: `left out of the snapshot (too large): ${data.skipped.map((s) => s.path).join(", ")}` }));
+    body.append(el("div", { class: "warn", text: `left out of the snapshot (too large, or looks like a secret): ${data.skipped.map((s) => s.path).join(", ")}` }));
   }
   body.append(el("div", { id: "code-diff" }, renderDiff(data.patch, data.files, { truncated: data.truncated, empty: "no changes" })));
 }

@@ -1,0 +1,109 @@
+"""Untracked files that look like secrets, left out of run snapshots.
+
+A run's snapshot takes what ``git add -A`` would stage, and runs are pushed to shared
+remotes: an untracked, un-ignored ``.env`` or ``id_rsa`` would travel with them. So the
+snapshot leaves out untracked files that match :data:`SECRET_PATTERNS` (gitignore syntax,
+matched at any depth), and the run lists them in ``run.json`` as skipped, reason
+``secret``. Tracked files are never left out: they are in the project's history already.
+
+The project decides with two settings:
+
+- ``.gitxpignore`` at the top of the working tree, in gitignore syntax, read after the
+  built-in patterns: a pattern leaves more files out (``*.ckpt``), ``!pattern`` records a
+  file the built-in patterns would leave out (``!config/dev.key``);
+- ``git config gitxp.skipSecrets false`` turns the built-in patterns off
+  (``.gitxpignore`` still applies).
+
+pathspec (a well-kept implementation of gitignore's matching rules) reads the patterns,
+so ``.gitxpignore`` means exactly what the same lines would mean in ``.gitignore``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+IGNORE_FILE = ".gitxpignore"
+SECRET_PATTERNS = (
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+    "!.env.dist",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "*.kdbx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "credentials",
+    "credentials.json",
+    "client_secret*.json",
+    "service-account*.json",
+    "secrets.*",
+    "*.secret",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".pypirc",
+    ".npmrc",
+    ".git-credentials",
+    ".htpasswd",
+    "*.tfvars",
+    "*.tfstate",
+    ".dockercfg",
+    "kubeconfig",
+)
+
+
+@dataclass
+class SecretRules:
+    """Which untracked paths to leave out; ``lines`` are gitignore patterns, in order."""
+
+    lines: list[str] = field(default_factory=list)
+    _spec: Any = None
+
+    @classmethod
+    def load(cls, workdir: Path, builtin: bool = True) -> SecretRules:
+        """The built-in patterns (unless ``builtin`` is False), then ``.gitxpignore``'s."""
+        lines = list(SECRET_PATTERNS) if builtin else []
+        try:
+            text = (workdir / IGNORE_FILE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        lines += [line.rstrip("\n") for line in text.splitlines()]
+        return cls(lines)
+
+    def match(self, path: str) -> str | None:
+        """The pattern that leaves ``path`` (``/``-separated) out, or None to record it."""
+        if not self.lines:
+            return None
+        if self._spec is None:
+            import pathspec
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self.lines)
+        found = self._spec.check_file(path)
+        if not found.include or found.index is None:
+            return None
+        return str(self._spec.patterns[found.index].pattern)
+
+
+def secrets_warning(skipped: list[dict[str, object]]) -> str | None:
+    """The one terminal line about files left out as secrets, or None if there are none."""
+    paths = [str(s.get("path")) for s in skipped if s.get("reason") == "secret"]
+    if not paths:
+        return None
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    return (
+        f"gitxp: warning: left {len(paths)} untracked file{'s' if len(paths) > 1 else ''} "
+        f"that look{'s' if len(paths) == 1 else ''} like secrets out of the run: {shown} "
+        f"(record one with a '!path' line in {IGNORE_FILE}; see docs/guide.md)"
+    )
