@@ -7,13 +7,15 @@ is read once and the answer remembered by commit (a commit never changes), so a 
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
+from gitxp.errors import GitxpError
 from gitxp.git.repo import GitRepo
 from gitxp.query.cache import RunTable
-from gitxp.store import record
+from gitxp.store import checked
+from gitxp.store.checked import RecordProblem
+from gitxp.store.runs import read_record_file
 
 
 def sweep_id(value: Any) -> str | None:
@@ -49,12 +51,10 @@ class SweepIndex:
 
     @staticmethod
     def _read(repo: GitRepo, commit: str) -> str | None:
-        data = repo.read_path(commit, f"{record.RECORD_DIR}/run.json")
-        if data is None:
-            return None
-        try:
-            info = json.loads(data)
-        except ValueError:
+        try:  # a damaged run (not a commit, run.json malformed or huge) is in no sweep
+            data = read_record_file(repo, commit, "run.json")
+            info = None if data is None else checked.parse_json(data, "run.json")
+        except (GitxpError, RecordProblem):
             return None
         return sweep_id(info.get("sweep")) if isinstance(info, dict) else None
 

@@ -83,6 +83,71 @@ class IndexedPack:
                 out[tip] = reason[sha]
         return out
 
+    def reachable(self, tips: list[str]) -> set[bytes]:
+        """The objects of this pack that ``tips`` (hex ids) reach through links."""
+        seen: set[bytes] = set()
+        stack = [bytes.fromhex(t) for t in tips]
+        while stack:
+            sha = stack.pop()
+            if sha in seen or sha not in self.kinds:
+                continue
+            seen.add(sha)
+            stack.extend(self.links.get(sha, ()))
+        return seen
+
+
+def rewrite_pack(
+    buf: mmap.mmap | bytes, keep: set[bytes], out: BinaryIO
+) -> tuple[list[Entry], bytes]:
+    """Write to ``out`` a pack of only the objects ``keep`` of the pack in ``buf``, each
+    whole; returns its index entries (sorted) and checksum.
+
+    For a pack that holds more than what was asked for (objects that failed the checks,
+    or that no wanted commit reaches: a bundle holds everything): what is stored is then
+    exactly what was checked and wanted.
+    """
+    try:
+        indexer = _Indexer(buf)
+        entries, _ = indexer.run()
+        wanted = [(sha, offset) for sha, offset, _ in entries if sha in keep]
+        digest = hashlib.sha1()
+        pos = 0
+        written: list[Entry] = []
+
+        def put(data: bytes) -> None:
+            nonlocal pos
+            digest.update(data)
+            out.write(data)
+            pos += len(data)
+
+        put(b"PACK" + struct.pack(">LL", 2, len(wanted)))
+        for sha, offset in wanted:
+            kind, data = indexer._object(offset)
+            record = _object_header(kind, len(data)) + zlib.compress(data, 1)
+            written.append((sha, pos, zlib.crc32(record)))
+            put(record)
+        checksum = digest.digest()
+        out.write(checksum)
+        written.sort()
+        return written, checksum
+    except PackError as err:
+        message = str(err)
+    except (ValueError, IndexError, KeyError, struct.error) as err:
+        message = f"unreadable ({type(err).__name__}: {err})"
+    raise PackError(message)
+
+
+def _object_header(kind: int, size: int) -> bytes:
+    out = bytearray()
+    byte = (kind << 4) | (size & 15)
+    size >>= 4
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
 
 def read_pack(buf: mmap.mmap | bytes) -> IndexedPack:
     """Index and check the pack in ``buf``; raises PackError for anything damaged.

@@ -32,7 +32,6 @@ from gitxp.share import attestations
 from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
 from gitxp.store import checked
 from gitxp.store.checked import RecordProblem
-from gitxp.store.ids import is_run_id
 from gitxp.store.runs import RunRecord, RunRef, list_runs, read_record_file, record, resolve
 
 ATTEMPTS = 3
@@ -411,9 +410,10 @@ def fetch(
     Objects first; then every run ref is created or moved in one transaction, each to a
     later state of the same run only. A failure before that changes no ref.
 
-    Nothing from the remote is trusted: a run whose ref name is not a run id, whose ref
-    is not a commit, whose objects fail the checks of ``git fsck`` (a tree entry ``..``,
-    ``.git``, a name with ``/``, a bad mode …) or whose run.json is not a sound record is
+    Nothing from the remote is trusted: refs whose names are not run ids are not even
+    listed; a run whose ref is not a commit, whose objects fail the checks of ``git fsck``
+    (a tree entry ``..``, ``.git``, a name with ``/``, a bad mode …) or whose run.json is
+    not a sound record is
     refused (``report.refused``: run id, why), and the others are fetched without it.
 
     The remote's notes ref (tags and notes) comes too, whole, whatever runs are named:
@@ -449,9 +449,7 @@ def fetch(
         else:
             chosen.update(run_refs)
         for ref, commit in sorted(chosen.items()):
-            why = refused.get(commit)
-            if why is None and not is_run_id(run_id_of(ref)):
-                why = "its ref name is not a run id"
+            why = refused.get(commit)  # (the transport lists only refs named by run ids)
             if why is not None:
                 report.refused.append((run_id_of(ref), why))
                 del chosen[ref]

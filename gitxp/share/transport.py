@@ -55,7 +55,14 @@ from dulwich.refs import Ref
 from dulwich.repo import Repo as DulwichRepo
 
 from gitxp.errors import RemoteError, UntrustedObjectsError
-from gitxp.git.packindex import IndexedPack, PackError, read_pack, write_index
+from gitxp.git.packindex import (
+    Entry,
+    IndexedPack,
+    PackError,
+    read_pack,
+    rewrite_pack,
+    write_index,
+)
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
 from gitxp.share.bundle import BundleFile, is_bundle
 from gitxp.share.remotes import (
@@ -457,6 +464,8 @@ class _PackSink:
         if refused:
             raise UntrustedObjectsError(refused)
         entries, checksum = pack.entries, pack.checksum
+        if pack.problems:  # bad objects nothing asked for reaches (a bundle holds all of
+            entries, checksum = self._rewrite(pack.reachable(asked))  # them): leave them out
         if not entries:
             return 0
         final = self.pack_dir / f"pack-{checksum.hex()}"
@@ -472,6 +481,27 @@ class _PackSink:
         if self.progress is not None:
             self.progress(f"received {len(entries)} objects ({self.size / (1 << 20):.1f} MiB)\n")
         return len(entries)
+
+    def _rewrite(self, keep: set[bytes]) -> tuple[list[Entry], bytes]:
+        """Replace the received pack by one of only the objects ``keep``."""
+        clean = self.path.with_suffix(".clean")
+        damage = ""
+        try:
+            with (
+                open(self.path, "rb") as handle,
+                mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buf,
+                open(clean, "wb") as out,
+            ):
+                try:
+                    result = rewrite_pack(buf, keep, out)
+                except PackError as err:  # handled here: its traceback holds views of buf
+                    damage = str(err)
+            if damage:
+                raise RemoteError(f"the pack received is damaged ({damage}); nothing was changed")
+            os.replace(clean, self.path)
+        finally:
+            clean.unlink(missing_ok=True)
+        return result
 
     def discard(self) -> None:
         """Remove whatever temporary files are left (after install, or after a failure)."""

@@ -53,8 +53,12 @@ def is_run_id(text: str) -> bool:
 
 
 def id_time(run_id: str) -> float:
-    """The start time (seconds since the epoch) encoded in ``run_id``."""
+    """The start time (seconds since the epoch) encoded in ``run_id``; 0.0 (the oldest) for a
+    name that is not a run id (a damaged ref)."""
     value = 0
     for c in run_id[:10]:
-        value = value * 32 + _DECODE[c]
+        digit = _DECODE.get(c)
+        if digit is None:
+            return 0.0
+        value = value * 32 + digit
     return value / 1000.0

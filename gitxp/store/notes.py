@@ -199,4 +199,4 @@ def _records(repo: GitRepo, specs: Sequence[str]) -> list[RunRecord]:
         raise UsageError("name a run: an id prefix from 'gitxp ls', or latest")
     runs: list[RunRef] = list_runs(repo)
     found = {ref.ref: ref for ref in (resolve(repo, spec, runs) for spec in specs)}
-    return [RunRecord.load(repo, ref) for ref in found.values()]
+    return [RunRecord.load(repo, ref).require_sound() for ref in found.values()]

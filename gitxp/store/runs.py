@@ -255,16 +255,17 @@ class RunRecord:
 
     @property
     def snapshot_commit(self) -> str:
-        """The run's snapshot commit (the first commit of the run)."""
+        """The run's snapshot commit (the first commit of the run); for a damaged run whose
+        ref is not a readable commit, that ref's target."""
         commit = self.ref.commit
-        if self._is_snapshot(commit):
+        try:
+            parents = self.repo.commit_parents(commit)
+        except RunNotFoundError:
             return commit
-        return self.repo.commit_parents(commit)[0]
-
-    def _is_snapshot(self, commit: str) -> bool:
         base = self.info.get("base_commit")
-        parents = self.repo.commit_parents(commit)
-        return parents == ([base] if base else [])
+        if parents == ([base] if base else []) or not parents:
+            return commit
+        return parents[0]
 
 
 def load_sound(repo: GitRepo, spec: str, runs: list[RunRef] | None = None) -> RunRecord:
