@@ -180,8 +180,8 @@ def test_untracked_file_over_limit_skipped_with_size(repo: Path, tmp_path: Path)
     assert git(repo, "cat-file", "-s", tree["README.md"][1]).strip() == "9000"
     skipped = sorted(snap.skipped, key=lambda s: str(s["path"]))
     assert skipped == [
-        {"path": "big.bin", "size": 5000},
-        {"path": "data/huge one.bin", "size": 7000},
+        {"path": "big.bin", "size": 5000, "reason": "too large"},
+        {"path": "data/huge one.bin", "size": 7000, "reason": "too large"},
     ]
     # Everything else is exactly what git add -A stages.
     (repo / "big.bin").unlink()
@@ -196,7 +196,7 @@ def test_size_limit_from_git_config(repo: Path) -> None:
     (repo / "under.bin").write_bytes(b"c" * 1000)
     snap = snapshot(repo)
     tree = ls_tree(repo, snap.tree)
-    assert snap.skipped == [{"path": "over.bin", "size": 2000}]
+    assert snap.skipped == [{"path": "over.bin", "size": 2000, "reason": "too large"}]
     assert "over.bin" not in tree
     assert "at-limit.bin" in tree and "under.bin" in tree
     # An explicit limit wins over the config.
@@ -217,7 +217,7 @@ def test_skipped_file_listed_in_run_record(repo: Path) -> None:
     (repo / "weights.bin").write_bytes(b"w" * 3000)
     _, ref = gitxp_run(repo, "-b", "0", "train.py")
     info = run_info(repo, ref)
-    assert info["skipped_files"] == [{"path": "weights.bin", "size": 3000}]
+    assert info["skipped_files"] == [{"path": "weights.bin", "size": 3000, "reason": "too large"}]
     assert "weights.bin" not in ls_tree(repo, ref)
     shown = git(repo, "show", f"{ref}:.gitxp/run.json")
     assert "weights.bin" in shown
