@@ -51,7 +51,7 @@ def take_artifact(repo: GitRepo, spec: str, path: str) -> tuple[dict[str, Any], 
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(repo.blob_data(blob))
+                repo.copy_blob(blob, out)  # streamed: a model file need not fit in memory
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
         finally:
