@@ -407,5 +407,5 @@ def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
         if file is None:  # a heartbeat commit (format 2): the chunks so far
             return live_metrics(repo, commit) or {}
         return {} if file[1] is None else checked.metrics(file[1])
-    except (BlobTooLargeError, checked.RecordProblem):
+    except (BlobTooLargeError, checked.RecordProblem, RunNotFoundError):  # not a commit
         return {}
