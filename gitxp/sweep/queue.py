@@ -13,7 +13,6 @@ wins; the losers leave the run alone and try the next.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from gitxp.git.repo import GitRepo
 from gitxp.machine.lock import env_lock
 from gitxp.query.cache import run_table
 from gitxp.share.claims import push_claim
-from gitxp.store import record
 from gitxp.store.ids import is_run_id
 from gitxp.store.recorder import Recorder, run_ref
-from gitxp.store.runs import RunRef
+from gitxp.store.runs import RunRecord, RunRef
 from gitxp.supervise.runner import RunOptions, plan, run_spec
 from gitxp.sweep.plan import PlannedRun, Sweep
 
@@ -104,11 +102,11 @@ def checked(repo: GitRepo, ref: RunRef) -> QueuedRun | None:
     Everything fetched is untrusted: the id must be well formed and match the ref, the
     commit must be a snapshot commit (its run's first), and the arguments a list of words.
     """
-    try:
-        info = json.loads(repo.read_path(ref.commit, f"{record.RECORD_DIR}/run.json") or b"")
-    except (ValueError, UnicodeDecodeError):
+    loaded = RunRecord.load(repo, ref)  # checked: limits, types, a commit, the id
+    if loaded.problems:
         return None
-    if not isinstance(info, dict) or info.get("status") != QUEUED:
+    info = loaded.info
+    if info.get("status") != QUEUED:
         return None
     args = info.get("queued_args")
     if not is_run_id(ref.id) or info.get("id") != ref.id:
