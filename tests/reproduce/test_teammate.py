@@ -177,7 +177,7 @@ def test_a_teammate_reproduces_pushed_runs_and_the_verdict_comes_back(
     # -- The verdicts reach Alice ---------------------------------------------------------
     fetched = shell.gitxp(alice, "fetch")
     assert "attestations: fetched 3" in fetched.stdout, fetched.stdout
-    shown = shell.gitxp(alice, "show", fit_id[:8]).stdout
+    shown = shell.gitxp(alice, "show", fit_id[:12]).stdout
     assert "reproductions:" in shown and "by Bob Builder <bob@example.com>" in shown
     assert shown.count("reproduced: all") == 2
     listed = shell.gitxp(alice, "ls").stdout
