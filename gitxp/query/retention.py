@@ -157,9 +157,13 @@ def _number(value: Any) -> float | None:
 
 
 def _truthy(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """True only for a true value: None, NaN and pandas' NA are not."""
+    if isinstance(value, float) and math.isnan(value):
         return False
-    return bool(value)
+    try:
+        return bool(value)
+    except (TypeError, ValueError):  # pandas' NA has no truth value
+        return False
 
 
 def _start(row: Any) -> float:

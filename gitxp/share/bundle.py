@@ -1,6 +1,6 @@
 """Runs in git bundles, for machines that cannot reach the shared remote.
 
-``gitxp bundle create FILE`` writes run refs and the notes ref (tags, notes) into a git
+``gitxp bundle create FILE`` writes run refs, their attestations and the notes ref into a git
 bundle with ``git bundle create``: one file that can be carried to a cluster without
 network access and back. Bundles are self-contained (the whole history of every run they
 hold), so the clone that imports one needs nothing else.
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from gitxp.errors import UsageError
 from gitxp.git.repo import NOTES_REF, GitRepo
+from gitxp.store.attestations import ATTEST_PREFIX, parse_attestation_ref
 from gitxp.store.ids import id_time
 from gitxp.store.prune import parse_age
 from gitxp.store.runs import RunRef, list_runs, resolve
@@ -123,6 +124,12 @@ def create_bundle(
     if not chosen:
         raise UsageError("no runs to bundle; 'gitxp ls' lists the runs")
     refs = [r.ref for r in chosen]
+    ids = {r.id for r in chosen}
+    refs += sorted(  # the verdicts of reproductions travel with the runs they speak of
+        name
+        for name in repo.refs(ATTEST_PREFIX)
+        if (pair := parse_attestation_ref(name)) is not None and pair[0] in ids
+    )
     notes = repo.ref_target(NOTES_REF) is not None
     if notes:
         refs.append(NOTES_REF)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -99,3 +100,14 @@ def test_mistakes_are_one_line_and_delete_nothing(
     assert proc.returncode != 0 and message in proc.stderr
     assert proc.stderr.count("\n") == 1
     assert run_refs(repo) == before
+
+
+def test_keep_reproduced_keeps_the_runs_someone_reproduced(repo: Path) -> None:
+    (repo / "train.py").write_text("import gitxp\ngitxp.set_result(1)\n")
+    git(repo, "commit", "-q", "-am", "deterministic")
+    gitxp(repo, "run", "train.py")
+    original = json.loads(gitxp(repo, "show", "latest", "--json").stdout)["id"]
+    gitxp(repo, "reproduce", "latest")
+    gitxp(repo, "run", "train.py")
+    keep, delete = decisions(repo, Retention(keep_reproduced=True))
+    assert original in keep and len(delete) == 2  # the later run and the reproduction itself

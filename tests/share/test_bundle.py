@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -166,3 +167,20 @@ def test_plain_git_reads_what_gitxp_writes(repo: Path, tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert sorted(line.split()[1] for line in heads.splitlines()) == sorted(run_refs(repo))
+
+
+def test_attestations_travel_with_their_runs(repo: Path, tmp_path: Path) -> None:
+    (repo / "train.py").write_text("import gitxp\ngitxp.set_result(1)\n")
+    git(repo, "commit", "-q", "-am", "deterministic")
+    gitxp(repo, "run", "train.py")
+    gitxp(repo, "reproduce", "latest")
+    attestations = git(repo, "for-each-ref", "--format=%(refname)", "refs/gitxp/attestations/")
+    assert attestations.strip()
+    original = attestations.split("/")[3]
+    gitxp(repo, "bundle", "create", str(tmp_path / "r.bundle"), original)
+    other = fresh_clone(repo, tmp_path / "other")
+    gitxp(other, "bundle", "import", str(tmp_path / "r.bundle"))
+    got = git(other, "for-each-ref", "--format=%(refname)", "refs/gitxp/attestations/")
+    assert got == attestations
+    frame = json.loads(gitxp(other, "ls", "--json", "--columns", "id,reproduced").stdout)
+    assert {r["id"]: r["reproduced"] for r in frame}[original] is True
