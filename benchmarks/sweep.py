@@ -6,11 +6,12 @@ On a fresh repository holding a trivial script (it reads one config value and pr
 it), each pass times, from start to end of the whole command:
 
 1. ``--runs`` plain ``python trivial.py`` processes, one after the other (the floor: an
-   interpreter start per run);
-2. ``gitxp sweep -j JOBS trivial.py with 'i=range(RUNS)'``: one snapshot, RUNS queued run
+   interpreter start and ``import gitxp`` per run);
+2. ``gitxp sweep -j JOBS --python PY trivial.py with 'i=range(RUNS)'`` (PY: the
+   interpreter the baselines use): one snapshot, RUNS queued run
    refs, JOBS worker processes, each run in its own worktree and recorded as a run;
 3. the same sweep with Hydra's multirun and the joblib launcher
-   (``python hydra_app.py -m i=range(RUNS) hydra/launcher=joblib
+   (``python hydra_app.py -m +i=range(RUNS) hydra/launcher=joblib
    hydra.launcher.n_jobs=JOBS``; needs the ``bench`` extra: hydra-core,
    hydra-joblib-launcher).
 
@@ -33,7 +34,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 TRIVIAL = "import gitxp\nprint('i =', gitxp.config().get('i'))\n"
-PLAIN = "import sys\nprint('i =', sys.argv[1])\n"
 HYDRA = """\
 import hydra
 from omegaconf import DictConfig
@@ -58,7 +58,6 @@ def make_repo(root: Path) -> Path:
     repo.mkdir()
     git(repo, "init", "-q")
     (repo / "trivial.py").write_text(TRIVIAL)
-    (repo / "plain.py").write_text(PLAIN)
     (repo / "hydra_app.py").write_text(HYDRA)
     (repo / ".gitignore").write_text("multirun/\noutputs/\n")
     git(repo, "add", "-A")
@@ -85,6 +84,7 @@ def plain_runs(repo: Path, runs: int) -> Callable[[], None]:
 def gitxp_sweep(repo: Path, runs: int, jobs: int) -> Callable[[], None]:
     def go() -> None:
         command = [sys.executable, "-m", "gitxp", "sweep", "--rerun", "-j", str(jobs)]
+        command += ["--python", sys.executable]  # the interpreter the baselines use
         command += ["trivial.py", "with", f"i=range({runs})"]
         subprocess.run(command, cwd=repo, check=True, capture_output=True)
 
@@ -93,7 +93,7 @@ def gitxp_sweep(repo: Path, runs: int, jobs: int) -> Callable[[], None]:
 
 def hydra_sweep(repo: Path, runs: int, jobs: int) -> Callable[[], None]:
     def go() -> None:
-        command = [sys.executable, "hydra_app.py", "-m", f"i=range({runs})"]
+        command = [sys.executable, "hydra_app.py", "-m", f"+i=range({runs})"]
         command += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
         subprocess.run(command, cwd=repo, check=True, capture_output=True)
 

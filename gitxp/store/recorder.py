@@ -180,7 +180,13 @@ class Recorder:
         run.update(start_time=record.iso(now), heartbeat=record.iso(now))
         run["queued_at"] = info.get("start_time")
         config = record.load_yaml(repo.read_path(queued, f"{record.RECORD_DIR}/config.yaml"))
-        meta = {"run": run, "snapshot_commit": queued, "config": config, "claimed_from": queued}
+        meta = {
+            "run": run,
+            "snapshot_commit": queued,
+            "config": config,
+            "claimed_from": queued,
+            "sign": wants_signing(repo, None),
+        }
         recorder = cls(repo, spool, meta, queued, lock_fd)
         host = host_facts()
         host["python"] = interpreter_of_lock(lock) or host["python"]

@@ -60,6 +60,9 @@ class RunOptions:
     # Record a QUEUED run (snapshot, config, the arguments to run) and run nothing.
     queue: bool = False
     sign: bool | None = None  # sign the run's commits (None: the gitxp.sign setting)
+    # The env lock of the interpreter that will run it, when the caller has it already
+    # (gitxp worker takes it once, not once per run).
+    env_lock: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,7 @@ def run(
     With ``options.queue`` the run is only recorded, QUEUED, for ``gitxp worker``.
     """
     launch = plan(args, options)
-    lock = env_lock(launch.python, repo.state_dir / "cache", repo.workdir)
+    lock = options.env_lock or env_lock(launch.python, repo.state_dir / "cache", repo.workdir)
     api = api_path(repo.state_dir, set(parse_env_lock(lock)))
     spec = run_spec(launch, options, lock)
     inputs = [take_input(repo, text, Path(options.cwd or os.getcwd())) for text in options.inputs]

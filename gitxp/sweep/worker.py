@@ -190,7 +190,11 @@ def _loop(
                 locks[runner_python] = env_lock(interpreter, repo.state_dir / "cache", repo.workdir)
             recorder = claim(repo, queued, locks[runner_python], remote=remote)
             if recorder is not None:
-                status, why = _execute(repo, recorder, queued, runner_python, env, stop)
+                # The lock taken for the claim is the runner's unless the command names
+                # its own python (`-- python3 x.py`): then the runner takes that one's.
+                own = Path(queued.args[0]).name.startswith("python") and not runner_python
+                lock = None if own else locks[runner_python]
+                status, why = _execute(repo, recorder, queued, runner_python, env, stop, lock)
                 _tally(summary, queued.ref.id, status, why)
                 if remote is not None:
                     _push_result(repo, remote, queued.ref.id, summary, echo)
@@ -243,6 +247,7 @@ def _execute(
     python: str | None,
     env: str,
     stop: _StopFlag,
+    lock: str | None,
 ) -> tuple[str, str]:
     """Run a claimed run to its end; returns its final status and first error line."""
     info = queued.info
@@ -275,6 +280,7 @@ def _execute(
                 record_cwd=rel_cwd,
                 env=extra_env,
                 push="false",  # the worker pushes to its --remote itself
+                env_lock=lock,
             )
             run(repo, queued.args, options, recorder=recorder)
     except GitxpError as err:
