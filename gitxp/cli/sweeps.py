@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from gitxp.cli.common import err, open_repo
 from gitxp.cli.engines import engine_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def interpreter_options(func: F) -> F:
+    """``--env current|venv`` and ``--python``: what runs the queued runs' scripts."""
+    func = click.option(
+        "--python", help="Interpreter for .py scripts (default: the one gitxp run would take)."
+    )(func)
+    return click.option(
+        "--env",
+        type=click.Choice(["current", "venv"]),
+        default="current",
+        show_default=True,
+        help="current: that interpreter; venv: one built from each run's env lock.",
+    )(func)
 
 
 @click.command()
@@ -24,14 +42,7 @@ from gitxp.cli.engines import engine_options
 )
 @click.option("--sweep", "sweep_id", metavar="SWEEP", help="Only runs of this sweep.")
 @click.option("--max-runs", type=int, metavar="N", help="Stop after N runs.")
-@click.option(
-    "--env",
-    type=click.Choice(["current", "venv"]),
-    default="current",
-    show_default=True,
-    help="current: this interpreter (or --python); venv: one built from the run's env lock.",
-)
-@click.option("--python", help="Interpreter for .py scripts (default: gitxp's own).")
+@interpreter_options
 def worker(
     remote: str | None,
     jobs: str,
@@ -82,14 +93,7 @@ def worker(
 @click.option(
     "--remote", metavar="REMOTE", help="A shared remote: queued runs go there, results come back."
 )
-@click.option(
-    "--env",
-    type=click.Choice(["current", "venv"]),
-    default="current",
-    show_default=True,
-    help="The workers' interpreter: current, or a venv from the sweep's env lock.",
-)
-@click.option("--python", help="Interpreter for .py scripts (default: gitxp's own).")
+@interpreter_options
 @click.option("-n", "--name", help="A name for every run of the sweep.")
 @click.option("-t", "--tag", "tags", multiple=True, help="A tag for every run (repeatable).")
 @click.option(
