@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitxp.git.repo import RUNS_PREFIX, GitRepo
-from gitxp.share.sync import relation, run_id_of, run_info_at
+from gitxp.share.relation import relation, run_id_of, run_info_at
 from gitxp.store.ids import id_time
 
 
