@@ -206,7 +206,8 @@ def ls(
 )
 def show(run_spec: str, as_json: bool, full_env: bool, output_lines: int, best: str) -> None:
     """Show everything recorded about RUN (id prefix, ref, latest, latest~N) or SWEEP (sw-…)."""
-    from gitxp.query.listing import run_json, show_text, strict_json
+    from gitxp.query.listing import run_json, strict_json
+    from gitxp.query.showing import show_text
     from gitxp.store.runs import load_sound
 
     repo = open_repo(read_only=True)

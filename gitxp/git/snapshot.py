@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,3 +190,25 @@ def _remove(index: pygit2.Index, path: str) -> None:
         index.remove(path)
     except (OSError, KeyError, pygit2.GitError):
         pass
+
+
+def warn_left_out(repo: GitRepo, snap: Snapshot) -> None:
+    """Say on stderr what the snapshot of a run being started leaves out, once per run."""
+    if snap.skipped:
+        limit = max_untracked_size(repo)
+        names = ", ".join(f"{s['path']} ({s['size']} bytes)" for s in snap.skipped[:5])
+        more = f" and {len(snap.skipped) - 5} more" if len(snap.skipped) > 5 else ""
+        print(
+            f"gitxp: warning: untracked files over {limit} bytes are not recorded: {names}"
+            f"{more}; raise the limit with 'git config gitxp.maxUntrackedSize 100M', or "
+            "commit them (or .gitignore them to silence this)",
+            file=sys.stderr,
+        )
+    for sub in snap.dirty_submodules:
+        commit = str(sub.get("commit") or "no commit")[:12]
+        print(
+            f"gitxp: warning: submodule {sub['path']} has {sub['changed']} uncommitted "
+            f"change(s); the run records its commit {commit} only (commit them in the "
+            "submodule to record them)",
+            file=sys.stderr,
+        )

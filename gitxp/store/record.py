@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,3 +148,42 @@ def parse_trailers(message: str) -> dict[str, str]:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def fold_end(run: dict[str, Any], events: dict[str, Any], status: str, final: bool) -> str:
+    """Fold a spool's end, failure, result and info events into ``run`` (its run.json),
+    with the heartbeat time now; returns the status the record takes."""
+    end = events.get("end", {})
+    now = time.time()
+    if final or end:
+        status = end.get("status", status)
+        run["stop_time"] = iso(end.get("time", now))
+    run["status"] = status
+    run["heartbeat"] = iso(now)
+    if end.get("exit_code") is not None:
+        run["exit_code"] = end["exit_code"]
+    # A trace the run's own code reported beats the supervisor's "exit code N".
+    failure = events.get("failure", {}).get("trace") or end.get("fail_trace")
+    if failure and status != "COMPLETED":
+        run["fail_trace"] = failure
+    if "result" in events:
+        run["result"] = events["result"].get("value")
+    if "result" in end:
+        run["result"] = end["result"]
+    run["info"] = events.get("info", {})
+    return status
+
+
+def fold_events(run: dict[str, Any], events: dict[str, Any]) -> dict[str, bytes]:
+    """Fold a spool's config and meta events into ``run``; returns the files they make
+    (``config.yaml``)."""
+    files: dict[str, bytes] = {}
+    if "config" in events:
+        event = events["config"]
+        files["config.yaml"] = dump_yaml(event.get("config"))
+        run["config_docs"] = event.get("docs") or run.get("config_docs", {})
+        if event.get("seed") is not None:
+            run["seed"] = event["seed"]
+    if events.get("meta"):
+        run.update(events["meta"].get("value") or {})
+    return files

@@ -9,7 +9,6 @@ snapshot commit, and move the ref there with a compare-and-swap.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -21,20 +20,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, UsageError
+from gitxp.errors import DiskFullError, UsageError
 from gitxp.git.repo import RUNS_PREFIX, GitRepo, RefConflictError, TreeValue
-from gitxp.git.retry import is_disk_full
 from gitxp.git.secrets import secrets_warning
 from gitxp.git.signing import wants_signing
-from gitxp.git.snapshot import Snapshot, max_untracked_size, take_snapshot
+from gitxp.git.snapshot import Snapshot, take_snapshot, warn_left_out
 from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
 from gitxp.store.live import LIVE, chunk_entry, merge_entries, metrics_delta
 from gitxp.store.metricfile import MetricsReader
-from gitxp.store.spool import USAGE_ERROR, Spool, SpoolState, lock_spool, read_events
-from gitxp.store.textlog import LogCleaner
+from gitxp.store.spool import (
+    USAGE_ERROR,
+    Spool,
+    SpoolState,
+    folder_entries,
+    new_locked_spool,
+    read_events,
+)
+from gitxp.store.textlog import LogCleaner, utf8_boundary
 
 DEFAULT_BEAT_INTERVAL = 10.0
 
@@ -69,28 +74,6 @@ class RunSpec:
 def spool_root(repo: GitRepo) -> Path:
     """The folder holding the spools of this repository's runs in progress."""
     return repo.state_dir / "spool"
-
-
-def warn_left_out(repo: GitRepo, snap: Snapshot) -> None:
-    """Say on stderr what the snapshot of a run being started leaves out, once per run."""
-    if snap.skipped:
-        limit = max_untracked_size(repo)
-        names = ", ".join(f"{s['path']} ({s['size']} bytes)" for s in snap.skipped[:5])
-        more = f" and {len(snap.skipped) - 5} more" if len(snap.skipped) > 5 else ""
-        print(
-            f"gitxp: warning: untracked files over {limit} bytes are not recorded: {names}"
-            f"{more}; raise the limit with 'git config gitxp.maxUntrackedSize 100M', or "
-            "commit them (or .gitignore them to silence this)",
-            file=sys.stderr,
-        )
-    for sub in snap.dirty_submodules:
-        commit = str(sub.get("commit") or "no commit")[:12]
-        print(
-            f"gitxp: warning: submodule {sub['path']} has {sub['changed']} uncommitted "
-            f"change(s); the run records its commit {commit} only (commit them in the "
-            "submodule to record them)",
-            file=sys.stderr,
-        )
 
 
 def run_ref(run_id: str) -> str:
@@ -153,7 +136,7 @@ class Recorder:
         if repo.ref_target(run_ref(run_id)) is not None:
             raise taken
         started = time.time()
-        spool, lock_fd = _new_spool(repo, run_id, taken)
+        spool, lock_fd = new_locked_spool(spool_root(repo), run_id, taken)
         try:
             return cls._start(repo, spec, run_id, started, spool, lock_fd)
         except BaseException:
@@ -174,7 +157,9 @@ class Recorder:
         """
         info = json.loads(repo.read_path(queued, f"{record.RECORD_DIR}/run.json") or b"{}")
         run_id = str(info.get("id"))
-        spool, lock_fd = _new_spool(repo, run_id, UsageError(f"run {run_id} is being taken"))
+        spool, lock_fd = new_locked_spool(
+            spool_root(repo), run_id, UsageError(f"run {run_id} is being taken")
+        )
         now = time.time()
         run = {**info, **(extra or {}), "status": "RUNNING"}
         run.update(start_time=record.iso(now), heartbeat=record.iso(now))
@@ -441,24 +426,7 @@ class Recorder:
         state = SpoolState(meta=self.meta)
         read_events(self.spool.path, state)
         run = dict(self.meta["run"])
-        end = state.events.get("end", {})
-        now = time.time()
-        if final or state.events.get("end"):
-            status = end.get("status", status)
-            run["stop_time"] = record.iso(end.get("time", now))
-        run["status"] = status
-        run["heartbeat"] = record.iso(now)
-        if end.get("exit_code") is not None:
-            run["exit_code"] = end["exit_code"]
-        # A trace the run's own code reported beats the supervisor's "exit code N".
-        failure = state.events.get("failure", {}).get("trace") or end.get("fail_trace")
-        if failure and status != "COMPLETED":
-            run["fail_trace"] = failure
-        if "result" in state.events:
-            run["result"] = state.events["result"].get("value")
-        if "result" in end:
-            run["result"] = end["result"]
-        run["info"] = state.events.get("info", {})
+        status = record.fold_end(run, state.events, status, final)
         files: dict[str, TreeValue] = {**self.fixed_files, "run.json": b""}
         metrics = self._metrics.update()
         self._read_output(final)
@@ -469,16 +437,13 @@ class Recorder:
         else:
             sent = self._beat_chunk(files, metrics)
             base = self.head
-        if "config" in state.events:
-            event = state.events["config"]
-            files["config.yaml"] = record.dump_yaml(event.get("config"))
-            run["config_docs"] = event.get("docs") or run.get("config_docs", {})
-            if event.get("seed") is not None:
-                run["seed"] = event["seed"]
-        if state.events.get("meta"):
-            run.update(state.events["meta"].get("value") or {})
-        run["artifacts"] = self._folder_files(state.artifacts, "artifacts", files)
-        run["resources"] = self._folder_files(state.resources, "resources", files)
+        files.update(record.fold_events(run, state.events))
+        run["artifacts"] = folder_entries(
+            self.repo, self.spool.path, state.artifacts, "artifacts", files, self._blobs
+        )
+        run["resources"] = folder_entries(
+            self.repo, self.spool.path, state.resources, "resources", files, self._blobs
+        )
         if state.uses:
             run["uses"] = list(state.uses.values())
         files["run.json"] = record.dump_json(run)
@@ -515,7 +480,7 @@ class Recorder:
             handle.seek(self._log_offset)
             data = handle.read()
         # Keep an incomplete UTF-8 sequence at the end for the next read.
-        cut = len(data) if final else _utf8_boundary(data)
+        cut = len(data) if final else utf8_boundary(data)
         self._log_offset += cut
         self._log_text.append(self._cleaner.feed(data[:cut].decode("utf-8", "replace")))
 
@@ -525,76 +490,3 @@ class Recorder:
         if self.output_filter is not None:
             text = self.output_filter(text)
         return text
-
-    def _folder_files(
-        self,
-        entries: dict[str, dict[str, Any]],
-        folder: str,
-        files: dict[str, TreeValue],
-    ) -> list[dict[str, Any]]:
-        listed: list[dict[str, Any]] = []
-        tree: dict[str, Any] = {}
-        for name, event in sorted(entries.items()):
-            path = self.spool.path / folder / name
-            try:
-                st = path.stat()
-            except FileNotFoundError:
-                continue
-            key = (str(path), st.st_size, st.st_mtime_ns)
-            oid = self._blobs.get(key)
-            if oid is None:
-                oid = self._blobs[key] = self.repo.blob_from_file(path)
-            node = tree
-            *parents, leaf = name.split("/")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = (oid, 0o100644)
-            listed.append(
-                {
-                    "name": name,
-                    "size": st.st_size,
-                    "content_type": event.get("content_type"),
-                    "metadata": event.get("metadata") or {},
-                }
-            )
-        if tree:
-            files[folder] = tree
-        return listed
-
-
-def _new_spool(repo: GitRepo, run_id: str, taken: UsageError) -> tuple[Spool, int]:
-    """A new locked spool for ``run_id`` and the descriptor holding its lock.
-
-    The spool is built and locked under a hidden name, then renamed into place: a gitxp
-    command running at the same moment must never see it unlocked (it would take it for
-    the spool of a dead run and remove it). Two runs given the same id at once race for
-    that rename; the loser gets ``taken``.
-    """
-    root = spool_root(repo)
-    try:
-        staging = Spool.create(root / f".new-{run_id}-{os.getpid()}-{time.monotonic_ns()}")
-    except OSError as err:
-        if is_disk_full(err):
-            raise DiskFullError(DISK_FULL_MESSAGE) from None
-        raise
-    lock_fd = lock_spool(staging.path, block=True)
-    assert lock_fd is not None
-    try:
-        os.rename(staging.path, root / run_id)
-    except BaseException as err:
-        os.close(lock_fd)
-        shutil.rmtree(staging.path, ignore_errors=True)
-        if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
-            raise taken from None
-        raise
-    return Spool(root / run_id), lock_fd
-
-
-def _utf8_boundary(data: bytes) -> int:
-    """The length of ``data`` without a trailing incomplete UTF-8 sequence."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte & 0xC0 != 0x80:  # a lead byte or ASCII
-            need = 1 if byte < 0x80 else 2 if byte >> 5 == 6 else 3 if byte >> 4 == 14 else 4
-            return len(data) if need <= back else len(data) - back
-    return len(data)

@@ -33,10 +33,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitxp.errors import UsageError
 from gitxp.store.metricfile import MetricWriter
+
+if TYPE_CHECKING:
+    from gitxp.git.repo import GitRepo
 
 SPOOL_ENV = "GITXP_SPOOL"
 RUN_ID_ENV = "GITXP_RUN_ID"
@@ -286,3 +289,73 @@ def _read_outcome(path: Path, state: SpoolState) -> None:
         known = state.events.get(kind)
         if known is None or known.get("time", 0) < event.get("time", 0):
             state.events[kind] = event
+
+
+def new_locked_spool(root: Path, run_id: str, taken: UsageError) -> tuple[Spool, int]:
+    """A new locked spool for ``run_id`` under ``root`` and the descriptor holding its lock.
+
+    The spool is built and locked under a hidden name, then renamed into place: a gitxp
+    command running at the same moment must never see it unlocked (it would take it for
+    the spool of a dead run and remove it). Two runs given the same id at once race for
+    that rename; the loser gets ``taken``.
+    """
+    from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError
+    from gitxp.git.retry import is_disk_full
+
+    try:
+        staging = Spool.create(root / f".new-{run_id}-{os.getpid()}-{time.monotonic_ns()}")
+    except OSError as err:
+        if is_disk_full(err):
+            raise DiskFullError(DISK_FULL_MESSAGE) from None
+        raise
+    lock_fd = lock_spool(staging.path, block=True)
+    assert lock_fd is not None
+    try:
+        os.rename(staging.path, root / run_id)
+    except BaseException as err:
+        os.close(lock_fd)
+        shutil.rmtree(staging.path, ignore_errors=True)
+        if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise taken from None
+        raise
+    return Spool(root / run_id), lock_fd
+
+
+def folder_entries(
+    repo: GitRepo,
+    spool_path: Path,
+    entries: dict[str, dict[str, Any]],
+    folder: str,
+    files: dict[str, Any],
+    blobs: dict[tuple[str, int, int], str],
+) -> list[dict[str, Any]]:
+    """The spool's ``folder`` (artifacts, resources) as a tree put in ``files``, and the
+    listing for run.json. ``blobs`` remembers files already written to git, by stat."""
+    listed: list[dict[str, Any]] = []
+    tree: dict[str, Any] = {}
+    for name, event in sorted(entries.items()):
+        path = spool_path / folder / name
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        oid = blobs.get(key)
+        if oid is None:
+            oid = blobs[key] = repo.blob_from_file(path)
+        node = tree
+        *parents, leaf = name.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = (oid, 0o100644)
+        listed.append(
+            {
+                "name": name,
+                "size": st.st_size,
+                "content_type": event.get("content_type"),
+                "metadata": event.get("metadata") or {},
+            }
+        )
+    if tree:
+        files[folder] = tree
+    return listed

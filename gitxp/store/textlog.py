@@ -160,3 +160,13 @@ class LogCleaner:
         line = self._pending + "".join(self._cells)
         self._cells, self._cursor, self._pending = [], 0, ""
         return line
+
+
+def utf8_boundary(data: bytes) -> int:
+    """The length of ``data`` without a trailing incomplete UTF-8 sequence."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # a lead byte or ASCII
+            need = 1 if byte < 0x80 else 2 if byte >> 5 == 6 else 3 if byte >> 4 == 14 else 4
+            return len(data) if need <= back else len(data) - back
+    return len(data)
