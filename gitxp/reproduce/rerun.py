@@ -31,6 +31,7 @@ from gitxp.machine.python import user_python
 from gitxp.machine.venv import rebuild_plan, venv_env, venv_python
 from gitxp.reproduce.attestation import attest
 from gitxp.reproduce.drift import environment_checks
+from gitxp.reproduce.inputs import check_inputs
 from gitxp.reproduce.verdict import Verdict, compare_runs, load_tolerances
 from gitxp.store import record
 from gitxp.store.ids import new_run_id
@@ -172,6 +173,7 @@ def reproduce(
     status = rec.info.get("status")
     if status in ("RUNNING", "QUEUED"):
         raise UsageError(f"run {rec.ref.id} is {status}: reproduce a run that has finished")
+    check_inputs(repo, rec, echo)
     remove_stale_worktrees(repo)
     # Ask before anything of someone else's runs: building a venv runs package code too.
     verb = (

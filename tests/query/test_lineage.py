@@ -118,3 +118,20 @@ def test_malformed_uses_from_a_fetched_run_are_skipped() -> None:
     junk = [good, "text", {"run": "../../etc"}, {"run": 5}, None]
     assert uses_of({"uses": junk}) == [good]
     assert uses_of({"uses": "nope"}) == [] and uses_of({}) == []
+
+
+def test_reproduce_fetches_the_inputs_first(
+    repo: Path, chain: dict[str, str], tmp_path: Path
+) -> None:
+    bare = tmp_path / "team.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    git(repo, "push", "-q", str(bare), "HEAD:refs/heads/main")
+    gitxp(repo, "push", "-q", str(bare))
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(bare), str(other))
+    gitxp(other, "fetch", "origin", chain["train"])  # the consumer only
+    assert RUNS + chain["prep"] not in run_refs(other)
+    proc = gitxp(other, "reproduce", chain["train"], "--yes")
+    assert f"used artifacts of runs not here; fetching {chain['prep'][:10]}" in proc.stderr
+    assert RUNS + chain["prep"] in run_refs(other)
+    assert "reproduced: all" in proc.stdout + proc.stderr
