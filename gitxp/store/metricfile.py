@@ -19,6 +19,7 @@ slicing, in C: reading 100,000 scalars costs milliseconds, not a parse per line.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import json
 import mmap
@@ -222,18 +223,20 @@ class MetricsReader:
         if any(kinds):
             as_int = ints[3 : count * 5 : 5].tolist()
             values = [i if k else v for k, i, v in zip(kinds, as_int, values, strict=True)]
-        for index in sorted(set(which)):
+        if len(set(which)) > 1:  # group by name with one stable sort: order kept per name
+            order = sorted(range(count), key=which.__getitem__)
+            which = [which[i] for i in order]
+            steps = [steps[i] for i in order]
+            values = [values[i] for i in order]
+            times = [times[i] for i in order]
+        start = 0
+        while start < count:
+            index = which[start]
+            end = bisect.bisect_right(which, index, start)
+            picked = (steps[start:end], values[start:end], times[start:end])
+            start = end
             if index >= len(labels):
                 continue  # its name line was lost with a crash: nothing to file it under
-            if all(w == index for w in which):
-                picked = (steps, values, times)
-            else:
-                rows = [i for i, w in enumerate(which) if w == index]
-                picked = (
-                    [steps[i] for i in rows],
-                    [values[i] for i in rows],
-                    [times[i] for i in rows],
-                )
             series = self.metrics.setdefault(
                 labels[index], {"steps": [], "values": [], "timestamps": []}
             )
