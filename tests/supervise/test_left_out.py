@@ -42,7 +42,7 @@ def test_large_untracked_files_and_dirty_submodules_are_named(repo: Path, tmp_pa
     (ref,) = run_refs(repo)
     info = run_info(repo, ref)
     assert info["dirty_submodules"] == [{"path": "lib", "commit": head, "changed": 1}]
-    assert info["skipped_files"] == [{"path": "big.bin", "size": 2048}]
+    assert info["skipped_files"] == [{"path": "big.bin", "size": 2048, "reason": "too large"}]
     assert git(repo, "ls-tree", ref, "lib").split()[:3] == ["160000", "commit", head]
 
 
