@@ -206,10 +206,11 @@ def test_functions_classes_modules_reach_captured_functions(lib: SimpleNamespace
     assert run.config["act"] is math.sqrt
 
 
-def test_code_values_are_recorded_by_import_path(lib: SimpleNamespace, exrepo: Path) -> None:
-    if lib.flavour == "sacred":
-        pytest.skip("Sacred records them with jsonpickle; gitxp by import path")
-    ex = lib.Experiment("code")
+def test_code_values_are_recorded_by_import_path(exrepo: Path) -> None:
+    """gitxp only: Sacred records code values with jsonpickle, gitxp by import path."""
+    from gitxp import Experiment
+
+    ex = Experiment("code", base_dir=exrepo)
     ex.add_config(act=math.sqrt, kind=datetime.timedelta)
 
     @ex.main
