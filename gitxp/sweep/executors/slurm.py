@@ -72,6 +72,9 @@ _STATES = {
 _TASK_ID = re.compile(r"^(\d+)_(\d+)$")
 _KEY_VALUE = re.compile(r"(\w+)=(\S*)")
 
+# mktemp's template: a name whose last six characters it replaces by random ones.
+_WORK_TEMPLATE = "gitxp-task." + "X" * 6
+
 _SCRIPT = """\
 #!/bin/bash
 #SBATCH --job-name={job_name}
@@ -81,7 +84,7 @@ _SCRIPT = """\
 # It runs one of the sweep's queued runs with gitxp worker, in a new repository in a
 # node-local temporary folder: git fetch brings the inputs, git push takes the result.
 set -u
-work=$(mktemp -d "${{TMPDIR:-/tmp}}/gitxp-task.XXXXXX") || exit 1
+work=$(mktemp -d "${{TMPDIR:-/tmp}}/{work_template}") || exit 1
 trap 'rm -rf "$work"' EXIT
 # SIGTERM (scancel, time limit) reaches the worker's step: it records its run INTERRUPTED
 # and pushes it. This shell only waits for that.
@@ -234,6 +237,7 @@ class SlurmExecutor:
             sweep=sweep.id,
             worker=shlex.join(command),
             task_env=TASK_ENV,
+            work_template=_WORK_TEMPLATE,
         )
 
     def submit(self, sweep: Sweep, planned: Sequence[PlannedRun]) -> list[Handle]:
