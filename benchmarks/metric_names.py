@@ -22,6 +22,31 @@ from gitxp.store.metricfile import MetricsReader
 from gitxp.store.spool import Spool
 
 
+def log_round_robin(root: Path, values: int, count: int) -> tuple[Path, Path]:
+    """``values`` scalars logged round-robin under ``count`` names through a spool in
+    ``root``; returns the spool's metrics folder and a Sacred folder's ``metrics.json``
+    holding the same data."""
+    spool = Spool.create(root / "spool")
+    names = [f"layer{i}.grad_norm" for i in range(count)]
+    for i in range(values):
+        spool.log_scalar(names[i % count], float(i))
+    spool.close()
+    folder = spool.path / "metrics"
+    sacred = root / "metrics.json"
+    sacred.write_text(json.dumps(read_gitxp(folder)))
+    return folder, sacred
+
+
+def read_gitxp(folder: Path) -> object:
+    """A spool's metrics read back whole, as the recorder does at the end of a run."""
+    return MetricsReader(folder).update()
+
+
+def read_sacred(path: Path) -> object:
+    """A Sacred folder's metrics read back whole."""
+    return json.loads(path.read_text())
+
+
 def timed(action: object, repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -40,17 +65,9 @@ def main() -> None:
     print(f"reading {opts.values:,} values back (median of {opts.repeat}, min–max)")
     for count in [int(n) for n in opts.names.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
-            spool = Spool.create(Path(tmp) / "spool")
-            names = [f"layer{i}.grad_norm" for i in range(count)]
-            for i in range(opts.values):
-                spool.log_scalar(names[i % count], float(i))
-            spool.close()
-            folder = spool.path / "metrics"
-            data = MetricsReader(folder).update()
-            sacred = Path(tmp) / "metrics.json"
-            sacred.write_text(json.dumps(data))
-            ours = timed(lambda folder=folder: MetricsReader(folder).update(), opts.repeat)
-            theirs = timed(lambda path=sacred: json.loads(path.read_text()), opts.repeat)
+            folder, sacred = log_round_robin(Path(tmp), opts.values, count)
+            ours = timed(lambda folder=folder: read_gitxp(folder), opts.repeat)
+            theirs = timed(lambda path=sacred: read_sacred(path), opts.repeat)
         mine, base = statistics.median(ours), statistics.median(theirs)
         print(
             f"  {count:>6} names  gitxp {mine * 1000:8.1f} ms ({min(ours) * 1000:.1f}–"
