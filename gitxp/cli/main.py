@@ -1,44 +1,75 @@
 """The ``gitxp`` command line: a thin shell over functions tests and users can call.
 
-The commands live in ``cli_runs``, ``cli_views``, ``cli_history`` and ``cli_share``; each
-imports what it calls inside the command function, so ``gitxp run`` never loads pandas.
+The commands live in ``runs``, ``views``, ``history``, ``share``, ``sacred`` and ``sweeps``;
+the group imports a command's module only when that command is asked for (``gitxp run``
+loads none of the others), and each command imports what it calls inside its function,
+so ``gitxp run`` never loads pandas.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import sys
-import tempfile
-import traceback
 import warnings
 from typing import TextIO
 
 import click
 
-from gitxp.cli.common import open_repo
-from gitxp.cli.history import (
-    bisect,
-    branch_,
-    checkout,
-    diff_,
-    gc,
-    lineage,
-    reproduce,
-    rm,
-    verify,
-)
-from gitxp.cli.runs import ls, note, recover, run, show, tag
-from gitxp.cli.sacred import import_
-from gitxp.cli.share import bundle, fetch, hooks, push
-from gitxp.cli.sweeps import sweep, worker
-from gitxp.cli.views import board, export, plot
 from gitxp.errors import DISK_FULL_MESSAGE, DiskFullError, GitxpError, GitxpWarning
 
-__all__ = ["cli", "main", "open_repo"]
+__all__ = ["COMMANDS", "cli", "main"]
+
+# Command name -> (module of gitxp.cli, the click command's name in it).
+COMMANDS = {
+    "run": ("runs", "run"),
+    "ls": ("runs", "ls"),
+    "show": ("runs", "show"),
+    "tag": ("runs", "tag"),
+    "note": ("runs", "note"),
+    "recover": ("runs", "recover"),
+    "export": ("views", "export"),
+    "plot": ("views", "plot"),
+    "board": ("views", "board"),
+    "reproduce": ("history", "reproduce"),
+    "verify": ("history", "verify"),
+    "diff": ("history", "diff_"),
+    "checkout": ("history", "checkout"),
+    "branch": ("history", "branch_"),
+    "rm": ("history", "rm"),
+    "gc": ("history", "gc"),
+    "lineage": ("history", "lineage"),
+    "bisect": ("history", "bisect"),
+    "push": ("share", "push"),
+    "fetch": ("share", "fetch"),
+    "hooks": ("share", "hooks"),
+    "bundle": ("share", "bundle"),
+    "import": ("sacred", "import_"),
+    "sweep": ("sweeps", "sweep"),
+    "worker": ("sweeps", "worker"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+class LazyGroup(click.Group):
+    """A group that imports the module of a command from :data:`COMMANDS` on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"gitxp.cli.{module}"), name)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+)
 @click.version_option(package_name="gitxp")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -71,35 +102,7 @@ def help_(ctx: click.Context, words: tuple[str, ...]) -> None:
     click.echo(here.command.get_help(here))
 
 
-for _command in (
-    run,
-    ls,
-    show,
-    tag,
-    note,
-    recover,
-    export,
-    plot,
-    board,
-    reproduce,
-    verify,
-    diff_,
-    checkout,
-    branch_,
-    rm,
-    gc,
-    push,
-    fetch,
-    hooks,
-    bundle,
-    lineage,
-    bisect,
-    help_,
-    import_,
-    sweep,
-    worker,
-):
-    cli.add_command(_command)
+cli.add_command(help_)
 
 
 def _show_warning(
@@ -152,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def _crash(err: Exception) -> None:
     """An internal error: the traceback in a crash log, one line on stderr, exit 3."""
+    import tempfile
+    import traceback
+
     try:
         fd, path = tempfile.mkstemp(prefix="gitxp-crash-", suffix=".log")
         with os.fdopen(fd, "w") as handle:

@@ -8,7 +8,6 @@ import sys
 import click
 
 from gitxp.cli.common import complete_runs, confirm, err, open_repo
-from gitxp.cli.share import ls_remote
 from gitxp.git.repo import GitRepo
 
 
@@ -163,6 +162,8 @@ def ls(
                 "--where, --sort, --columns, --tag, --on and --same-as read local runs: "
                 "'gitxp fetch' first"
             )
+        from gitxp.cli.share import ls_remote
+
         ls_remote(remote, as_json, status, limit)
         return
     from gitxp.query.listing import ls_output

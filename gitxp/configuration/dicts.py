@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import inspect
 import types
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, SupportsIndex
-
-import yaml
 
 from gitxp.errors import ConfigError, ConfigKeyError, ConfigValueError, ReadOnlyConfigError
 
@@ -412,6 +411,7 @@ class ReadOnlyList(list[Any]):
 
 def make_read_only(obj: Any, path: str = "") -> Any:
     """Return a read-only view (a deep copy) of dicts and lists in ``obj``; other values as is."""
+    _register_yaml_representers()
     if isinstance(obj, Mapping):
         return ReadOnlyDict(obj, path)
     if isinstance(obj, (list, tuple)):
@@ -419,17 +419,21 @@ def make_read_only(obj: Any, path: str = "") -> Any:
     return obj
 
 
+@functools.cache
 def _register_yaml_representers() -> None:
-    """Let every PyYAML dumper write the read-only containers as plain maps and sequences."""
+    """Let every PyYAML dumper write the read-only containers as plain maps and sequences.
+
+    Done when the first read-only view is made, not at import: ``gitxp run`` and the
+    in-script API import this module and never need PyYAML.
+    """
+    import yaml
+
     for name in ("SafeDumper", "Dumper", "CSafeDumper", "CDumper"):
         dumper = getattr(yaml, name, None)
         if dumper is None:
             continue
         dumper.add_representer(ReadOnlyDict, yaml.representer.SafeRepresenter.represent_dict)
         dumper.add_representer(ReadOnlyList, yaml.representer.SafeRepresenter.represent_list)
-
-
-_register_yaml_representers()
 
 
 # --------------------------------------------------------------------------- suggestions

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -88,6 +87,8 @@ def _ssh_sign(repo: Config, payload: str, key: str) -> str:
             "git config user.signingkey ~/.ssh/id_ed25519.pub"
         )
     program = repo.config_value("gpg.ssh.program") or "ssh-keygen"
+    import tempfile  # not on the path of a run that signs nothing
+
     with tempfile.TemporaryDirectory(prefix="gitxp-sign-") as folder:
         buffer = Path(folder) / "payload"
         buffer.write_text(payload)

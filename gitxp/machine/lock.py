@@ -37,8 +37,6 @@ import shutil
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from gitxp.errors import GitxpError, UsageError
 from gitxp.git.repo import GitRepo
@@ -166,6 +164,9 @@ def with_sources(text: str, project: Path) -> str:
         out.append(line)
         match = _LOCAL.match(line)
         if match and normalize_name(match.group(1)) != "gitxp":
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname  # 5 ms to import: only for local installs
+
             where = _source_of(Path(url2pathname(urlsplit(match.group(2)).path)), project)
             if where:
                 out.append(f"# source: {match.group(1)} from {where}")

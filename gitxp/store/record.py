@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
-
-import yaml
 
 FORMAT = 2
 FORMAT_TEXT = f"gitxp-run {FORMAT}\n"
@@ -97,13 +97,81 @@ def dump_metrics(metrics: dict[str, Any]) -> bytes:
 
 
 def dump_yaml(data: Any) -> bytes:
-    """Readable YAML bytes that keep the config's key order."""
+    """Readable YAML bytes that keep the config's key order.
+
+    Exactly what ``yaml.safe_dump`` writes (block style, keys in order). Nested mappings of
+    numbers, booleans, nulls and word-like strings, most configs, are written here
+    without importing PyYAML (it costs a run's start several milliseconds); anything else
+    goes to PyYAML.
+    """
+    lines: list[str] = []
+    if isinstance(data, dict) and (not data or _plain_block(data, "", lines)):
+        return ("{}\n" if not data else "\n".join(lines) + "\n").encode()
+    import yaml
+
     text: str = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
     return text.encode()
 
 
+# A string PyYAML writes unquoted and reads back as the same string: a word that no YAML 1.1
+# resolver takes for a bool or null (numbers, dates and ``.inf`` start with no letter).
+_PLAIN_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]{0,99}")
+_YAML11_WORDS = frozenset(
+    case(word)
+    for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for case in (str.lower, str.title, str.upper)
+)
+
+
+def _plain_scalar(value: Any) -> str | None:
+    """``value`` as PyYAML's safe dumper writes it in block style, or None if not simple."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if value != value:
+            return ".nan"
+        if value in (math.inf, -math.inf):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value).lower()
+        return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
+    if kind is str and _PLAIN_WORD.fullmatch(value) and value not in _YAML11_WORDS:
+        return value
+    return None
+
+
+def _plain_block(mapping: dict[Any, Any], indent: str, lines: list[str]) -> bool:
+    """Append the block lines of ``mapping``; False if some key or value is not simple."""
+    for key, value in mapping.items():
+        name = _plain_scalar(key) if type(key) is str else None
+        if name is None:
+            return False
+        if type(value) is dict:
+            if not value:
+                lines.append(f"{indent}{name}: {{}}")
+                continue
+            lines.append(f"{indent}{name}:")
+            if not _plain_block(value, indent + "  ", lines):
+                return False
+            continue
+        if type(value) is list and not value:
+            lines.append(f"{indent}{name}: []")
+            continue
+        text = _plain_scalar(value)
+        if text is None:
+            return False
+        lines.append(f"{indent}{name}: {text}")
+    return True
+
+
 def load_yaml(data: bytes | None) -> Any:
     """Parse a YAML record file (None stays None)."""
+    import yaml
+
     return None if data is None else yaml.safe_load(data.decode())
 
 

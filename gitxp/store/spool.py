@@ -28,10 +28,8 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,6 +185,8 @@ class Spool:
         target = self.path / "artifacts" / clean
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            import shutil  # only when an artifact is added: the API stays quick to import
+
             shutil.copyfile(source, target)
         except OSError as err:
             if not disk_full(err):
@@ -227,15 +227,19 @@ def lock_spool(spool_path: Path, block: bool) -> int | None:
     return fd
 
 
-@dataclass
 class SpoolState:
-    """Everything a spool holds, folded into the values a record needs."""
+    """Everything a spool holds, folded into the values a record needs.
 
-    meta: dict[str, Any]
-    events: dict[str, Any] = field(default_factory=dict)
-    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    resources: dict[str, dict[str, Any]] = field(default_factory=dict)
-    uses: dict[str, dict[str, Any]] = field(default_factory=dict)  # (run, path) → use
+    A plain class, not a dataclass: the in-script API imports this module, and
+    ``dataclasses`` (with ``inspect``) would add a good part of its import time.
+    """
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        self.meta = meta
+        self.events: dict[str, Any] = {}
+        self.artifacts: dict[str, dict[str, Any]] = {}
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.uses: dict[str, dict[str, Any]] = {}  # (run, path) → use
 
 
 def read_meta(path: Path) -> dict[str, Any]:
@@ -314,6 +318,8 @@ def new_locked_spool(root: Path, run_id: str, taken: UsageError) -> tuple[Spool,
         os.rename(staging.path, root / run_id)
     except BaseException as err:
         os.close(lock_fd)
+        import shutil
+
         shutil.rmtree(staging.path, ignore_errors=True)
         if isinstance(err, OSError) and err.errno in (errno.EEXIST, errno.ENOTEMPTY):
             raise taken from None

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from gitxp.configuration.dicts import recursive_update
-from gitxp.configuration.scope import load_config_file
 from gitxp.configuration.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo
@@ -22,7 +21,6 @@ from gitxp.machine.python import Interpreter, api_path, user_python
 from gitxp.share.hooks import finish_hooks, start_hooks
 from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
-from gitxp.store.uses import take_artifact
 from gitxp.supervise.capture import run_command
 
 WITH_ENV = "GITXP_WITH"
@@ -93,6 +91,8 @@ def plan(args: list[str], options: RunOptions) -> Launch:
     named: list[str] = []
     for token in parsed.named:
         if Path(token).suffix in CONFIG_SUFFIXES:
+            from gitxp.configuration.files import load_config_file  # PyYAML: only here
+
             if not (here / token).is_file():
                 raise UsageError(f"with {token}: no such config file (looked in {here})")
             config = recursive_update(config, load_config_file(here / token))
@@ -296,6 +296,8 @@ def take_input(repo: GitRepo, text: str, cwd: Path) -> tuple[dict[str, Any], Pat
     path, _, dest_text = rest.partition("=")
     if not spec or not path:
         raise UsageError(f"--input {text!r}: write RUN:ARTIFACT or RUN:ARTIFACT=DEST")
+    from gitxp.store.uses import take_artifact
+
     use, source = take_artifact(repo, spec, path)
     dest = cwd / (dest_text or Path(use["path"]).name)
     if dest.exists() and (not dest.is_file() or dest.read_bytes() != source.read_bytes()):

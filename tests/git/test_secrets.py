@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
+import sys
 from pathlib import Path
 
 from gitxp_testing import git, gitxp
@@ -74,6 +76,53 @@ def test_patterns_match_at_any_depth() -> None:
         assert rules.match(path) is not None, path
     for path in ("env.py", ".env.example", "src/keys.py", "README.md", "my.environment"):
         assert rules.match(path) is None, path
+
+
+def test_the_quick_name_test_agrees_with_pathspec() -> None:
+    """Paths no built-in pattern can match are answered without pathspec, and the answer
+    for every path is pathspec's, with and without name-glob lines of .gitxpignore."""
+    import pathspec
+
+    rng = random.Random(7)
+    names = [
+        "src",
+        "a.py",
+        ".env",
+        ".env.example",
+        "id_rsa",
+        "x.pem",
+        "credentials",
+        "keys",
+        "notes.txt",
+        "my.key",
+        "secrets.yaml",
+        "kubeconfig",
+        "n.tfvars",
+        ".netrc",
+        "é.txt",
+    ]
+    for extra in ([], ["*.ckpt", "!x.pem", "# comment", ""], ["build/", "!/keep"]):
+        lines = [*SECRET_PATTERNS, *extra]
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        rules = SecretRules(lines)
+        for _ in range(400):
+            path = "/".join(rng.choice([*names, "m.ckpt"]) for _ in range(rng.randint(1, 3)))
+            found = spec.check_file(path)
+            expected = spec.patterns[found.index].pattern if found.include else None
+            assert rules.match(path) == expected, (path, extra)
+
+
+def test_a_run_of_a_plain_tree_does_not_load_pathspec(repo: Path) -> None:
+    (repo / "new_module.py").write_text("x = 1\n")
+    code = (
+        "import sys\n"
+        "from gitxp.git.repo import GitRepo\n"
+        "from gitxp.git.snapshot import take_snapshot\n"
+        f"snap = take_snapshot(GitRepo({str(repo)!r}))\n"
+        "print('pathspec' in sys.modules, snap.dirty, snap.skipped)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "[]"]
 
 
 def test_run_warns_once_records_the_reason_and_push_sends_no_secret(

@@ -12,19 +12,24 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+
+# Nothing imported that the program may not need: typing only for the type checker, and
+# argparse is wrapped when the program imports it (most scripts that use it do so first).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
 
 PARENT_ENV = "GITXP_ARGPARSE_PARENT"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _hook_argparse() -> None:
-    import argparse
-
+def _hook_argparse(argparse: ModuleType) -> None:
     original = argparse.ArgumentParser.parse_known_args
     depth = [0]
 
-    def parse_known_args(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
+    def parse_known_args(self: Any, *args: Any, **kwargs: Any) -> Any:
         depth[0] += 1
         try:
             result = original(self, *args, **kwargs)
@@ -34,7 +39,40 @@ def _hook_argparse() -> None:
             _record(result[0])
         return result
 
-    argparse.ArgumentParser.parse_known_args = parse_known_args  # type: ignore[method-assign]
+    argparse.ArgumentParser.parse_known_args = parse_known_args
+
+
+class _WhenImported:
+    """A finder on ``sys.meta_path`` that hooks argparse once the program imports it."""
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if name != "argparse":
+            return None
+        sys.meta_path.remove(cls)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _HookingLoader(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+class _HookingLoader:
+    """argparse's own loader, which wraps ``parse_known_args`` once the module ran."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _hook_argparse(module)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)  # get_source, is_package … for inspect and pdb
 
 
 def _record(namespace: Any) -> None:
@@ -81,7 +119,10 @@ def _start() -> None:
     else:
         os.environ.pop("PYTHONPATH", None)
     if os.environ.pop(PARENT_ENV, "") == str(os.getppid()):
-        _hook_argparse()
+        if "argparse" in sys.modules:
+            _hook_argparse(sys.modules["argparse"])
+        else:
+            sys.meta_path.insert(0, _WhenImported)
     _chain()
 
 
