@@ -1,14 +1,21 @@
 """The cost of the Experiment API next to Sacred's, measured side by side.
 
-1. Per run: ``ex.run()`` of a trivial main in a loop (a sweep from a notebook). gitxp
-   records each run as git commits in a temporary repository; Sacred writes each run with a
-   ``FileStorageObserver`` into a temporary folder. Runs alternate between the two, so
-   both see the same load on the machine.
+1. Per run: ``ex.run()`` of a trivial main in a loop (a sweep from a notebook), in
+   repositories of 1 / 5,000 / 50,000 committed files. The gitxp and the Sacred experiment
+   are both scripts in that repository, loaded into this process; gitxp records each run
+   as git commits, Sacred writes each run with a ``FileStorageObserver`` into a folder
+   outside the repository (``save_git_info=False``, as Sacred is usually compared; with
+   ``--sacred-git`` also a Sacred run that records its git commit and dirty flag, which
+   GitPython reads with ``git diff``). Each pass loads fresh experiments, makes the first
+   two gitxp runs (a plain snapshot, then the one that places the working-tree watch),
+   then alternates runs of each tool, so all see the same load; with ``--edit`` a tracked
+   file is edited before the gitxp runs of a second series (a full snapshot each).
 2. Start-up: ``import gitxp`` + ``Experiment()`` against ``import sacred`` +
    ``Experiment()``, each in fresh interpreters (compiled bytecode cached for both), plus an
    empty interpreter as the baseline.
 
-Run:  python benchmarks/experiment_speed.py [--runs 40] [--starts 7]
+Run:  python benchmarks/experiment_speed.py [--sizes 1,5000,50000] [--passes 7] [--runs 20]
+      [--edit] [--sacred-git] [--starts 7]
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import logging
 import os
 import runpy
 import statistics
@@ -26,6 +32,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +40,26 @@ GITXP_SCRIPT = """
 from gitxp import Experiment
 
 ex = Experiment("loop")
+
+
+@ex.config
+def cfg():
+    a = 1
+
+
+@ex.main
+def main(a):
+    return a
+"""
+
+SACRED_SCRIPT = """
+import logging
+
+import sacred
+
+ex = sacred.Experiment("loop", save_git_info=SAVE_GIT_INFO)
+ex.logger = logging.getLogger("bench.sacred")
+ex.logger.setLevel(logging.ERROR)
 
 
 @ex.config
@@ -58,68 +85,119 @@ STARTUP = {
         "print(time.perf_counter() - t)"
     ),
 }
+OPTIONS = {"--loglevel": "ERROR"}
+EDITED = "VALUE = 000000\n"
 
 
 def _git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def _gitxp_experiment(workdir: Path) -> object:
-    repo = workdir / "repo"
+def make_repo(root: Path, files: int) -> Path:
+    """A committed repository of ``files`` small files (100 a folder) and the two scripts."""
+    repo = root / f"repo-{files}"
     repo.mkdir()
     _git(repo, "init", "-q")
-    (repo / "loop.py").write_text(GITXP_SCRIPT)
+    for i in range(max(files - 5, 0)):  # and 5 more: scripts, .gitignore, edited.py
+        folder = repo / "src" / f"pkg{i // 100}"
+        if i % 100 == 0:
+            folder.mkdir(parents=True)
+        (folder / f"mod{i}.py").write_text(f"VALUE = {i}\n")
+    (repo / "loop_gitxp.py").write_text(GITXP_SCRIPT)
+    for flag in (False, True):
+        text = SACRED_SCRIPT.replace("SAVE_GIT_INFO", str(flag))
+        (repo / f"loop_sacred_{str(flag).lower()}.py").write_text(text)
+    (repo / ".gitignore").write_text("__pycache__/\n")
+    (repo / "edited.py").write_text(EDITED)
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.name=bench", "-c", "user.email=b@x", "commit", "-q", "-m", "init")
-    return runpy.run_path(str(repo / "loop.py"), run_name="bench")["ex"]
+    return repo
 
 
-def _sacred_experiment(workdir: Path) -> object:
-    import sacred
-    from sacred.observers import FileStorageObserver
+def _load(repo: Path, script: str, observer: Path | None = None) -> Any:
+    ex = runpy.run_path(str(repo / script), run_name="bench")["ex"]
+    if observer is not None:
+        from sacred.observers import FileStorageObserver
 
-    quiet = logging.getLogger("bench.sacred")
-    quiet.setLevel(logging.ERROR)
-    ex = sacred.Experiment("loop", save_git_info=False)
-    ex.logger = quiet
-    ex.observers.append(FileStorageObserver(str(workdir / "sacred_runs")))
-
-    @ex.config
-    def cfg() -> None:
-        a = 1  # noqa: F841
-
-    @ex.main
-    def main(a: int) -> int:
-        return a
-
+        ex.observers.append(FileStorageObserver(str(observer)))
     return ex
 
 
-def per_run(n: int) -> tuple[list[float], list[float]]:
-    """Seconds per ``ex.run()`` for gitxp and Sacred, interleaved."""
-    sys.path.insert(0, str(ROOT))
+def _timed(ex: Any, updates: dict[str, int] | None = None) -> float:
+    start = time.perf_counter()
+    ex.run(config_updates=updates, options=OPTIONS)
+    return time.perf_counter() - start
+
+
+def one_pass(repo: Path, runs: int, edit: bool, sacred_git: bool) -> dict[str, list[float]]:
+    """Seconds per ``ex.run()`` of each series in one pass over fresh experiments."""
+    gex = _load(repo, "loop_gitxp.py")
+    outside = repo.parent / "sacred_runs"
+    series: dict[str, Any] = {"sacred": _load(repo, "loop_sacred_false.py", outside)}
+    if sacred_git:
+        series["sacred+git"] = _load(repo, "loop_sacred_true.py", outside)
+    edited = repo / "edited.py"
+    out: dict[str, list[float]] = {"first": [], "second": [], "gitxp": []}
+    out.update({name: [] for name in series})
+    if edit:
+        out["gitxp, edit each run"] = []
+    old_cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            out["first"].append(_timed(gex))
+            out["second"].append(_timed(gex))
+            for ex in series.values():
+                _timed(ex)  # Sacred's one-time costs
+            for i in range(runs):
+                out["gitxp"].append(_timed(gex, {"a": i}))
+                for name, ex in series.items():
+                    out[name].append(_timed(ex, {"a": i}))
+                if edit:
+                    edited.write_text(f"VALUE = {i:06d}\n")  # same size: stat data alike
+                    out["gitxp, edit each run"].append(_timed(gex, {"a": i}))
+    finally:
+        os.chdir(old_cwd)
+        edited.write_text(EDITED)
+    return out
+
+
+def _spread(values: list[float]) -> str:
+    return (
+        f"{statistics.median(values) * 1000:7.1f} ms "
+        f"({min(values) * 1000:.1f}–{max(values) * 1000:.1f})"
+    )
+
+
+def per_run(sizes: list[int], passes: int, runs: int, edit: bool, sacred_git: bool) -> None:
+    """Print, per repository size, the median over passes of each series' median run."""
+    print(
+        f"ex.run() in a loop: {passes} passes of {runs} interleaved runs each; medians of "
+        "the pass medians, min–max over passes in brackets"
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        old_cwd = os.getcwd()
-        os.chdir(work)
-        try:
-            gex, sex = _gitxp_experiment(work), _sacred_experiment(work)
-            options = {"--loglevel": "ERROR"}
-            ours: list[float] = []
-            theirs: list[float] = []
-            with contextlib.redirect_stdout(io.StringIO()):
-                gex.run(options=options)  # type: ignore[attr-defined]  # one-time costs
-                sex.run(options=options)  # type: ignore[attr-defined]
-                for i in range(n):
-                    start = time.perf_counter()
-                    gex.run(config_updates={"a": i}, options=options)  # type: ignore[attr-defined]
-                    ours.append(time.perf_counter() - start)
-                    start = time.perf_counter()
-                    sex.run(config_updates={"a": i}, options=options)  # type: ignore[attr-defined]
-                    theirs.append(time.perf_counter() - start)
-        finally:
-            os.chdir(old_cwd)
-    return ours, theirs
+        for files in sizes:
+            repo = make_repo(Path(tmp), files)
+            medians: dict[str, list[float]] = {}
+            ratios: dict[str, list[float]] = {}
+            for _ in range(passes):
+                times = one_pass(repo, runs, edit, sacred_git)
+                sacred = statistics.median(times["sacred"])
+                for name, values in times.items():
+                    medians.setdefault(name, []).append(statistics.median(values))
+                    ratios.setdefault(name, []).append(statistics.median(values) / sacred)
+            print(f"\n  repository of {files} files")
+            for name, values in medians.items():
+                label = {
+                    "first": "gitxp, first run",
+                    "second": "gitxp, second run (places the watch)",
+                    "gitxp": "gitxp, nothing changed",
+                }.get(name, name)
+                ratio = ratios[name]
+                print(
+                    f"    {label:<38} {_spread(values)}   ×{statistics.median(ratio):.2f} "
+                    f"({min(ratio):.2f}–{max(ratio):.2f}) of sacred"
+                )
 
 
 def startup(n: int) -> dict[str, tuple[list[float], list[float]]]:
@@ -156,16 +234,16 @@ def startup(n: int) -> dict[str, tuple[list[float], list[float]]]:
 def main() -> None:
     """Measure and print medians and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=40, help="runs per tool in the loop")
+    parser.add_argument("--sizes", default="1,5000,50000", help="files in each repository")
+    parser.add_argument("--passes", type=int, default=7, help="passes per repository")
+    parser.add_argument("--runs", type=int, default=20, help="runs per tool in each pass")
+    parser.add_argument("--edit", action="store_true", help="also: a file edited each run")
+    parser.add_argument("--sacred-git", action="store_true", help="also: Sacred's git info")
     parser.add_argument("--starts", type=int, default=7, help="fresh interpreters per tool")
     args = parser.parse_args()
-
-    ours, theirs = per_run(args.runs)
-    g, s = statistics.median(ours), statistics.median(theirs)
-    print(f"ex.run() in a loop, {args.runs} runs each (median; fastest in brackets):")
-    print(f"  gitxp (git commits)          {g * 1000:7.1f} ms  [{min(ours) * 1000:.1f} ms]")
-    print(f"  sacred (FileStorageObserver) {s * 1000:7.1f} ms  [{min(theirs) * 1000:.1f} ms]")
-    print(f"  ratio gitxp/sacred           {g / s:7.2f}      [{min(ours) / min(theirs):.2f}]")
+    print("command: python benchmarks/experiment_speed.py " + " ".join(sys.argv[1:]))
+    sizes = [int(size) for size in args.sizes.split(",")]
+    per_run(sizes, args.passes, args.runs, args.edit, args.sacred_git)
 
     times = startup(args.starts)
     print(f"\nimport + Experiment() in fresh interpreters, {args.starts} each (median):")

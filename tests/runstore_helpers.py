@@ -78,13 +78,17 @@ def ls_tree(cwd: Path, treeish: str) -> dict[str, tuple[str, str]]:
 def add_all_tree(cwd: Path, index_file: Path) -> str:
     """The oracle: the tree real ``git add -A`` stages, built in a copy of the index.
 
-    The user's own index is copied first and never written.
+    The user's own index is copied first and never written. The copy keeps the index's
+    modification time: git trusts the stat data of entries older than the index file, so
+    a copy dated now would hide a same-size edit made in the second the index was written.
     """
     real_index = Path(git(cwd, "rev-parse", "--git-path", "index").strip())
     if not real_index.is_absolute():
         real_index = cwd / real_index
     if real_index.exists():
         index_file.write_bytes(real_index.read_bytes())
+        st = real_index.stat()
+        os.utime(index_file, ns=(st.st_atime_ns, st.st_mtime_ns))
     env = {**os.environ, "GIT_INDEX_FILE": str(index_file)}
     subprocess.run(["git", "add", "-A"], cwd=cwd, env=env, check=True, capture_output=True)
     proc = subprocess.run(

@@ -47,6 +47,7 @@ from gitxp.experiment.randomness import end_seeding
 from gitxp.experiment.runobj import Run
 from gitxp.experiment.runsetup import find_command, prepare_config
 from gitxp.experiment.settings import SETTINGS
+from gitxp.experiment.snapshots import SnapshotReuse
 
 __all__ = ["Experiment"]
 
@@ -105,6 +106,7 @@ class Experiment(Ingredient):
         self.logger: logging.Logger | None = None
         self.option_hooks: list[Callable[..., Any]] = []
         self._repos: dict[str, Any] = {}
+        self._snapshots = SnapshotReuse()
         self._attempt: Run | None = None
         self.command(builtins.print_config, unobserved=True)
         self.command(builtins.print_dependencies, unobserved=True)
@@ -340,7 +342,11 @@ class Experiment(Ingredient):
         unobserved = opts.unobserved or command.unobserved
         if unobserved and supervised is not None and opts.unobserved:
             logger.warning("-u/--unobserved has no effect under 'gitxp run': it records anyway")
-        sink: Sink = UnobservedSink() if unobserved else supervised or RecorderSink(self._repo)
+        sink: Sink = (
+            UnobservedSink()
+            if unobserved
+            else supervised or RecorderSink(self._repo, self._snapshots.take)
+        )
         experiment_info = self.get_experiment_info()
         run = Run(
             config=setup.config,

@@ -126,8 +126,11 @@ class RecorderSink(Sink):
 
     captures = True
 
-    def __init__(self, repo_for: Callable[[str], Any]) -> None:
+    def __init__(
+        self, repo_for: Callable[[str], Any], snapshot_of: Callable[[Any], Any] | None = None
+    ) -> None:
         self._repo_for = repo_for
+        self._snapshot_of = snapshot_of
         self.recorder: Recorder | None = None
         self.hooks: RunHookContext | None = None
 
@@ -144,14 +147,14 @@ class RecorderSink(Sink):
                     "(options={'--unobserved': True} from Python)"
                 ) from None
             repo = create_beside(facts.base_dir)
-        if facts.enforce_clean:
-            from gitxp.git.snapshot import take_snapshot
+        from gitxp.git.snapshot import take_snapshot, warn_left_out
 
-            if take_snapshot(repo).dirty:
-                raise UsageError(
-                    f"--enforce-clean: {repo.workdir} has uncommitted changes or untracked "
-                    "files; commit or stash them, or run without -e"
-                )
+        snapshot = (self._snapshot_of or take_snapshot)(repo)
+        if facts.enforce_clean and snapshot.dirty:
+            raise UsageError(
+                f"--enforce-clean: {repo.workdir} has uncommitted changes or untracked "
+                "files; commit or stash them, or run without -e"
+            )
         spec = RunSpec(
             command=facts.command,
             experiment=facts.experiment,
@@ -165,7 +168,9 @@ class RecorderSink(Sink):
             queued=facts.queued,
             extra={**facts.meta, "supervisor": "experiment"},
             env_allow=list(facts.env_allow),
+            snapshot=snapshot,
         )
+        warn_left_out(repo, snapshot)
         recorder = self.recorder = Recorder.start(repo, spec)
         if recorder.warning:
             print(recorder.warning, file=sys.stderr, flush=True)

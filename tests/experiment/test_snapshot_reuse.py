@@ -1,0 +1,172 @@
+"""A loop of ``ex.run()`` pays for what changed (issue 16, point 3).
+
+One process runs an experiment again and again while the test changes the working tree
+between runs. Every run's source tree (its commit's tree without ``.gitxp``, rebuilt with
+real ``git mktree``) must be exactly the oracle's: real ``git add -A`` into a copy of the
+index, taken right before the run. Runs between which nothing a snapshot reads changed
+reuse the last snapshot; the same loop with watching off, or past the watch limit, or
+after a queue overflow, records the same trees from full snapshots.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from exp_helpers import commit_all, git, load_ex, write
+from runstore_helpers import add_all_tree, fsck, user_state
+
+from gitxp.git.repo import GitRepo
+from gitxp.git.watch import WATCH_ENV
+
+LOOP = """
+from pathlib import Path
+
+from gitxp import Experiment
+
+ex = Experiment("loop")
+
+
+@ex.config
+def cfg():
+    a = 1
+
+
+@ex.main
+def main(a):
+    out = Path("outputs")
+    out.mkdir(exist_ok=True)
+    (out / f"result-{a}.txt").write_text(str(a))  # ignored: no new snapshot for it
+    return a
+"""
+QUIET = {"--loglevel": "ERROR"}
+
+
+class Loop:
+    """The experiment of ``loop.py``, run in this process, each run checked."""
+
+    def __init__(self, repo: Path, tmp: Path) -> None:
+        self.repo, self.tmp, self.count = repo, tmp, 0
+        self.ex = load_ex(repo, "loop.py")
+
+    def run(self) -> str:
+        """One run; returns its source tree id, checked against the oracle."""
+        self.count += 1
+        expected = add_all_tree(self.repo, self.tmp / f"oracle-{self.count}")
+        with contextlib.redirect_stdout(io.StringIO()):
+            run = self.ex.run(config_updates={"a": self.count}, options=QUIET)
+        listing = git(self.repo, "ls-tree", "-z", run.ref).split("\0")
+        source = "\0".join(e for e in listing if e and not e.endswith("\t.gitxp")) + "\0"
+        got = subprocess.run(
+            ["git", "mktree", "-z"], cwd=self.repo, input=source, text=True,
+            capture_output=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert got == expected, f"run {self.count}: source tree differs from git add -A"
+        return got
+
+    @property
+    def reused(self) -> int:
+        return int(self.ex._snapshots.state(GitRepo(self.repo)).reused)
+
+    def changes(self, tree: str, *paths: str) -> dict[str, str]:
+        return {p: git(self.repo, "cat-file", "-p", f"{tree}:{p}") for p in paths}
+
+
+@pytest.fixture
+def loop(exrepo: Path, tmp_path: Path) -> Loop:
+    write(exrepo, "loop.py", LOOP)
+    write(exrepo, ".gitignore", "outputs/\n__pycache__/\n")
+    write(exrepo, "src/model.py", "width = 1\n")
+    commit_all(exrepo)
+    return Loop(exrepo, tmp_path)
+
+
+def _sequence(loop: Loop) -> list[tuple[str, str]]:
+    """Runs with each kind of change between them; (what changed, tree) for each run."""
+    repo = loop.repo
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("first", lambda: None),
+        ("second", lambda: None),
+        ("nothing", lambda: None),
+        ("edit", lambda: (repo / "src/model.py").write_text("width = 2\n")),  # same size
+        ("untracked", lambda: (repo / "notes.txt").write_text("a note\n")),
+        ("delete", lambda: (repo / "README.md").unlink()),
+        ("ignored", lambda: (repo / "outputs" / "cache.bin").write_bytes(b"\0" * 64)),
+        ("new dir", lambda: write(repo, "extra/deep/table.csv", "x,y\n")),
+        ("in new dir", lambda: write(repo, "extra/deep/table.csv", "x,y,z\n")),
+        ("other process", lambda: subprocess.run(["sh", "-c", "echo w >> notes.txt"], cwd=repo)),
+        ("commit", lambda: commit_all(repo)),
+        ("nothing again", lambda: None),
+    ]
+    out = []
+    for what, change in steps:
+        change()
+        out.append((what, loop.run()))
+    return out
+
+
+def test_each_run_records_the_tree_as_it_was_and_reuses_it_when_nothing_changed(
+    loop: Loop,
+) -> None:
+    before = user_state(loop.repo)["index"]
+    trees = dict(_sequence(loop))
+    assert trees["first"] == trees["second"] == trees["nothing"]
+    assert loop.changes(trees["edit"], "src/model.py") == {"src/model.py": "width = 2\n"}
+    assert loop.changes(trees["untracked"], "notes.txt") == {"notes.txt": "a note\n"}
+    assert "README.md" not in git(loop.repo, "ls-tree", "--name-only", trees["delete"])
+    assert trees["ignored"] == trees["delete"]
+    assert loop.changes(trees["new dir"], "extra/deep/table.csv")["extra/deep/table.csv"] == "x,y\n"
+    assert loop.changes(trees["in new dir"], "extra/deep/table.csv")["extra/deep/table.csv"] == (
+        "x,y,z\n"
+    )
+    assert loop.changes(trees["other process"], "notes.txt") == {"notes.txt": "a note\nw\n"}
+    assert trees["commit"] == trees["other process"] == trees["nothing again"]
+    # reused: "nothing", "ignored" (the program's own outputs/ included) and "nothing again"
+    assert loop.reused == 3
+    assert user_state(loop.repo)["index"] != before  # the test's own commit, not gitxp
+    fsck(loop.repo)
+
+
+@pytest.mark.parametrize("setting", ["off", "2"], ids=["watch-off", "watch-limit"])
+def test_without_a_watch_every_run_takes_a_full_snapshot_of_the_same_trees(
+    loop: Loop, exrepo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv(WATCH_ENV, setting)
+    trees = dict(_sequence(loop))
+    assert loop.reused == 0
+    assert trees["nothing"] == trees["first"] and trees["ignored"] == trees["delete"]
+    assert loop.changes(trees["in new dir"], "extra/deep/table.csv")["extra/deep/table.csv"] == (
+        "x,y,z\n"
+    )
+    fsck(loop.repo)
+
+
+def test_after_a_queue_overflow_the_next_run_takes_a_full_snapshot(loop: Loop) -> None:
+    queue = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    first, second = loop.run(), loop.run()
+    for i in range(queue // 2 + 100):  # a create and a delete each: past the queue's end
+        (loop.repo / f"t{i}").touch()
+        (loop.repo / f"t{i}").unlink()
+    (loop.repo / "src/model.py").write_text("width = 3\n")  # lost in the overflow's noise
+    third = loop.run()
+    assert first == second != third
+    assert loop.changes(third, "src/model.py") == {"src/model.py": "width = 3\n"}
+    watch = loop.ex._snapshots.state(GitRepo(loop.repo)).watch
+    assert watch is not None and watch.overflows == 1
+    assert loop.run() == third and loop.reused == 1  # watching again
+    fsck(loop.repo)
+
+
+def test_a_script_that_runs_once_places_no_watch(exrepo: Path) -> None:
+    write(exrepo, "once.py", LOOP + "\nex.run()\nprint(ex._snapshots.state(ex._repo('.')))\n")
+    commit_all(exrepo)
+    out = subprocess.run(
+        [sys.executable, "once.py"], cwd=exrepo, capture_output=True, text=True, check=True
+    ).stdout
+    assert "runs=1, watch=None" in out
