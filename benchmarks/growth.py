@@ -12,7 +12,9 @@ from other processes falls on both alike; a warm-up pass is dropped; medians of
    (``bulk_runs.py``: the Recorder's format written by ``git fast-import``; refs loose, as
    gitxp's recorder leaves them, and packed, as ``git gc`` leaves them) against
    ``python trivial.py`` in the same repository. Overhead: the two's difference in each
-   pass; ratio: to the overhead at the smallest N.
+   pass; ratio: to the overhead at the smallest N. Beside it, the first run ref a
+   process creates, through libgit2's ``references.create`` (which reads all of
+   ``packed-refs``) and through ``GitRepo.create_ref`` (a transaction).
 2. **files**: a repository of F files (``run_overhead.make_repo``: 20 kB each, 5 edited
    and 5 new): the pre-run snapshot against ``git stash create``, and ``gitxp run`` against
    plain python; ratio of the overhead to the smallest F.
@@ -169,6 +171,8 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
             )
     plain = {key: Times() for key in repos}
     run = {key: Times() for key in repos}
+    create = {key: Times() for key in repos}
+    libgit2 = {key: Times() for key in repos}
     recorded = Recorded()
     try:
         for keep in passes(repeat):
@@ -177,9 +181,12 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
                     timed(lambda r=repo: plain_python(r)),
                     timed(lambda r=repo: recorded.gitxp_run(r)),
                 )
+                c, d = first_create(repo, libgit2=True), first_create(repo, libgit2=False)
                 if keep:
                     plain[key].values.append(a)
                     run[key].values.append(b)
+                    libgit2[key].values.append(c)
+                    create[key].values.append(d)
     finally:
         recorded.delete()
     base = overhead(run[sizes[0], "loose"], plain[sizes[0], "loose"]).median()
@@ -194,11 +201,35 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
                 run[count, refs].cell(),
                 extra.cell(),
                 f"{extra.median() / base:.2f}×",
+                libgit2[count, refs].cell(),
+                create[count, refs].cell(),
             ]
         )
     header = ["existing runs", "refs", "`python trivial.py`", "`gitxp run trivial.py`"]
-    header += ["overhead", f"× {sizes[0]:,} runs"]
+    header += ["overhead", f"× {sizes[0]:,} runs", "first ref: `references.create`"]
+    header += ["`create_ref`"]
     return table(header, rows)
+
+
+PROBE = RUNS_PREFIX + "0" * 26
+
+
+def first_create(repo: Path, libgit2: bool) -> float:
+    """Seconds to create a run ref in a repository just opened (its packed-refs not read
+    yet), through libgit2's ``references.create`` or ``GitRepo.create_ref``; deleted after."""
+    import pygit2
+
+    opened = GitRepo(repo)
+    head = opened.head().commit
+    assert head is not None
+    began = time.perf_counter()
+    if libgit2:
+        opened.repo.references.create(PROBE, pygit2.Oid(hex=head))
+    else:
+        opened.create_ref(PROBE, head)
+    took = time.perf_counter() - began
+    opened.repo.references.delete(PROBE)
+    return took
 
 
 # -- 2. files -----------------------------------------------------------------------------
