@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -135,8 +136,9 @@ class Recorded:
             capture_output=True,
             text=True,
         )
-        first = done.stderr.split("\n", 1)[0]  # gitxp: run <ID> (refs/gitxp/runs/<ID>)
-        self.runs.setdefault(repo, []).append(first.split()[2])
+        found = re.search(r"^gitxp: run (\S+) \(", done.stderr, re.MULTILINE)
+        assert found is not None, done.stderr
+        self.runs.setdefault(repo, []).append(found.group(1))
 
     def delete(self) -> None:
         for repo, ids in self.runs.items():
