@@ -121,6 +121,21 @@ def kept(cache: Path, name: str, make: Callable[[Path], object], fresh: bool) ->
     return path
 
 
+def run_count(repo: Path) -> int | None:
+    """How many run refs a kept repository holds (None: there is none): a run recorded
+    there by hand makes it stale."""
+    if not repo.is_dir():
+        return None
+    listing = subprocess.run(
+        ["git", "for-each-ref", "--format=.", RUNS_PREFIX],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return len(listing.splitlines())
+
+
 class Recorded:
     """The runs a measurement recorded in a kept repository, deleted again at the end."""
 
@@ -165,11 +180,14 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
     repos: dict[tuple[int, str], Path] = {}
     for count in sizes:
         name = f"runs-v{GENERATOR}-{count}"
-        loose = kept(cache, name, lambda p, n=count: bulk_runs.make_runs_repo(p, n), fresh)
+        stale = fresh or any(
+            run_count(cache / n) not in (None, count) for n in (name, f"{name}-packed")
+        )
+        loose = kept(cache, name, lambda p, n=count: bulk_runs.make_runs_repo(p, n), stale)
         repos[count, "loose"] = loose
         if count:
             repos[count, "packed"] = kept(
-                cache, f"{name}-packed", lambda p, s=loose: bulk_runs.pack_refs_copy(s, p), fresh
+                cache, f"{name}-packed", lambda p, s=loose: bulk_runs.pack_refs_copy(s, p), stale
             )
     plain = {key: Times() for key in repos}
     run = {key: Times() for key in repos}
