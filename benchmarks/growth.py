@@ -42,9 +42,10 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -62,6 +63,7 @@ GENERATOR = 1  # bump when bulk_runs or make_repo write something else: kept rep
 DEFAULTS = {"runs": "0,1000,10000,100000", "files": "500,5000,50000", "names": "10,1000,10000"}
 QUICK = {"runs": "0,1000,10000", "files": "500,5000", "names": "10,1000"}
 PY = sys.executable
+K = TypeVar("K")
 ENV = {**run_overhead.ENV, "PATH": os.pathsep.join([str(Path(PY).parent), os.environ["PATH"]])}
 
 
@@ -85,17 +87,30 @@ def ms(seconds: float, unit: bool = True) -> str:
     return text + (" ms" if unit else "")
 
 
-def timed(action: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    action()
-    return time.perf_counter() - began
+class Elapsed(float):
+    """Seconds an action returns to report the part of it that counts."""
 
 
-def passes(repeat: int) -> Iterator[bool]:
-    """One warm-up pass (False: not kept), then ``repeat`` kept passes (True)."""
-    yield False
-    for _ in range(repeat):
-        yield True
+Cases = dict[K, dict[str, Callable[[], object]]]
+
+
+def take_turns(cases: Cases[K], repeat: int) -> dict[K, dict[str, Times]]:
+    """Every action of every case in turn, pass after pass, the first pass a warm-up
+    (dropped). An action is timed whole unless it returns :class:`Elapsed`."""
+    times = {key: {col: Times() for col in actions} for key, actions in cases.items()}
+    for kept_pass in [False] + [True] * repeat:
+        for key, actions in cases.items():
+            for col, action in actions.items():
+                began = time.perf_counter()
+                part = action()
+                took = part if isinstance(part, Elapsed) else time.perf_counter() - began
+                if kept_pass:
+                    times[key][col].values.append(took)
+    return times
+
+
+def ratio(a: Times, b: Times) -> str:
+    return f"{a.median() / b.median():.2f}×"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -168,9 +183,9 @@ def plain_python(repo: Path) -> None:
     subprocess.run([PY, "trivial.py"], cwd=repo, env=ENV, check=True, capture_output=True)
 
 
-def overhead(run: Times, plain: Times) -> Times:
-    """``run`` minus ``plain``, pass by pass (they ran side by side)."""
-    return Times([a - b for a, b in zip(run.values, plain.values, strict=True)])
+def overhead(row: dict[str, Times]) -> Times:
+    """``gitxp run`` minus plain python, pass by pass (they ran side by side)."""
+    return Times([a - b for a, b in zip(row["run"].values, row["python"].values, strict=True)])
 
 
 # -- 1. existing runs ---------------------------------------------------------------------
@@ -189,40 +204,34 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
             repos[count, "packed"] = kept(
                 cache, f"{name}-packed", lambda p, s=loose: bulk_runs.pack_refs_copy(s, p), stale
             )
-    plain = {key: Times() for key in repos}
-    run = {key: Times() for key in repos}
-    create = {key: Times() for key in repos}
-    libgit2 = {key: Times() for key in repos}
     recorded = Recorded()
+    cases: Cases[tuple[int, str]] = {
+        key: {
+            "python": lambda r=repo: plain_python(r),
+            "run": lambda r=repo: recorded.gitxp_run(r),
+            "libgit2": lambda r=repo: first_create(r, libgit2=True),
+            "create_ref": lambda r=repo: first_create(r, libgit2=False),
+        }
+        for key, repo in repos.items()
+    }
     try:
-        for keep in passes(repeat):
-            for key, repo in repos.items():
-                a, b = (
-                    timed(lambda r=repo: plain_python(r)),
-                    timed(lambda r=repo: recorded.gitxp_run(r)),
-                )
-                c, d = first_create(repo, libgit2=True), first_create(repo, libgit2=False)
-                if keep:
-                    plain[key].values.append(a)
-                    run[key].values.append(b)
-                    libgit2[key].values.append(c)
-                    create[key].values.append(d)
+        times = take_turns(cases, repeat)
     finally:
         recorded.delete()
-    base = overhead(run[sizes[0], "loose"], plain[sizes[0], "loose"]).median()
+    base = overhead(times[sizes[0], "loose"]).median()
     rows = []
-    for count, refs in repos:
-        extra = overhead(run[count, refs], plain[count, refs])
+    for (count, refs), row in times.items():
+        extra = overhead(row)
         rows.append(
             [
                 f"{count:,}",
                 refs if count else "—",
-                plain[count, refs].cell(),
-                run[count, refs].cell(),
+                row["python"].cell(),
+                row["run"].cell(),
                 extra.cell(),
                 f"{extra.median() / base:.2f}×",
-                libgit2[count, refs].cell(),
-                create[count, refs].cell(),
+                row["libgit2"].cell(),
+                row["create_ref"].cell(),
             ]
         )
     header = ["existing runs", "refs", "`python trivial.py`", "`gitxp run trivial.py`"]
@@ -234,7 +243,7 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
 PROBE = RUNS_PREFIX + "0" * 26
 
 
-def first_create(repo: Path, libgit2: bool) -> float:
+def first_create(repo: Path, libgit2: bool) -> Elapsed:
     """Seconds to create a run ref in a repository just opened (its packed-refs not read
     yet), through libgit2's ``references.create`` or ``GitRepo.create_ref``; deleted after."""
     import pygit2
@@ -247,7 +256,7 @@ def first_create(repo: Path, libgit2: bool) -> float:
         opened.repo.references.create(PROBE, pygit2.Oid(hex=head))
     else:
         opened.create_ref(PROBE, head)
-    took = time.perf_counter() - began
+    took = Elapsed(time.perf_counter() - began)
     opened.repo.references.delete(PROBE)
     return took
 
@@ -265,45 +274,30 @@ def files_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
         / "big"
         for files in sizes
     }
-    cols = ("stash", "snapshot", "python", "run")
-    times = {files: {col: Times() for col in cols} for files in sizes}
     recorded = Recorded()
-
-    def snapshot(repo: Path) -> None:
-        take_snapshot(GitRepo(repo))  # a fresh GitRepo, as each `gitxp run` has
-
-    def stash(repo: Path) -> None:
-        subprocess.run(
-            ["git", "stash", "create"], cwd=repo, env=ENV, check=True, capture_output=True
-        )
-
+    cases: Cases[int] = {
+        files: {
+            "stash": lambda r=repo: stash(r),
+            "snapshot": lambda r=repo: snapshot(r),
+            "python": lambda r=repo: plain_python(r),
+            "run": lambda r=repo: recorded.gitxp_run(r),
+        }
+        for files, repo in repos.items()
+    }
     try:
-        for keep in passes(repeat):
-            for files, repo in repos.items():
-                actions = {
-                    "stash": lambda r=repo: stash(r),
-                    "snapshot": lambda r=repo: snapshot(r),
-                    "python": lambda r=repo: plain_python(r),
-                    "run": lambda r=repo: recorded.gitxp_run(r),
-                }
-                for col, action in actions.items():
-                    took = timed(action)
-                    if keep:
-                        times[files][col].values.append(took)
+        times = take_turns(cases, repeat)
     finally:
         recorded.delete()
-    first = times[sizes[0]]
-    base = overhead(first["run"], first["python"]).median()
+    base = overhead(times[sizes[0]]).median()
     rows = []
-    for files in sizes:
-        row = times[files]
-        extra = overhead(row["run"], row["python"])
+    for files, row in times.items():
+        extra = overhead(row)
         rows.append(
             [
                 f"{files:,}",
                 row["stash"].cell(),
                 row["snapshot"].cell(),
-                f"{row['snapshot'].median() / row['stash'].median():.2f}×",
+                ratio(row["snapshot"], row["stash"]),
                 row["python"].cell(),
                 row["run"].cell(),
                 extra.cell(),
@@ -313,6 +307,14 @@ def files_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
     header = ["files", "`git stash create`", "snapshot", "× stash", "`python trivial.py`"]
     header += ["`gitxp run trivial.py`", "overhead", f"× {sizes[0]:,} files"]
     return table(header, rows)
+
+
+def snapshot(repo: Path) -> None:
+    take_snapshot(GitRepo(repo))  # a fresh GitRepo, as each `gitxp run` has
+
+
+def stash(repo: Path) -> None:
+    subprocess.run(["git", "stash", "create"], cwd=repo, env=ENV, check=True, capture_output=True)
 
 
 # -- 3. metric names ----------------------------------------------------------------------
@@ -347,8 +349,6 @@ def gitxp_record(repo: GitRepo, values: int, count: int) -> None:
 
 
 def names_table(sizes: list[int], values: int, repeat: int) -> str:
-    cols = ("record", "sacred record", "read", "sacred read")
-    times = {count: {col: Times() for col in cols} for count in sizes}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         small = root / "project"
@@ -358,39 +358,30 @@ def names_table(sizes: list[int], values: int, repeat: int) -> str:
         run_overhead.sh(small, "git", "add", "-A")
         run_overhead.sh(small, "git", "commit", "-q", "-m", "x")
         repo = GitRepo(small)
-        logged = {}
+        cases: Cases[int] = {}
         for count in sizes:
             (root / str(count)).mkdir()
-            logged[count] = metric_names.log_round_robin(root / str(count), values, count)
-        for keep in passes(repeat):
-            for count in sizes:
-                folder, sacred = logged[count]
-                scratch = root / f"sacred-{count}"
-                scratch.mkdir(exist_ok=True)
-                actions = {
-                    "record": lambda c=count: gitxp_record(repo, values, c),
-                    "sacred record": lambda c=count, s=scratch: sacred_record(s, values, c),
-                    "read": lambda f=folder: metric_names.read_gitxp(f),
-                    "sacred read": lambda s=sacred: metric_names.read_sacred(s),
-                }
-                for col, action in actions.items():
-                    took = timed(action)
-                    if keep:
-                        times[count][col].values.append(took)
-    rows = []
-    for count in sizes:
-        row = times[count]
-        rows.append(
-            [
-                f"{count:,}",
-                row["record"].cell(),
-                row["sacred record"].cell(),
-                f"{row['record'].median() / row['sacred record'].median():.2f}×",
-                row["read"].cell(),
-                row["sacred read"].cell(),
-                f"{row['read'].median() / row['sacred read'].median():.2f}×",
-            ]
-        )
+            (root / f"sacred-{count}").mkdir()
+            folder, sacred = metric_names.log_round_robin(root / str(count), values, count)
+            cases[count] = {
+                "record": lambda c=count: gitxp_record(repo, values, c),
+                "sacred record": lambda c=count: sacred_record(root / f"sacred-{c}", values, c),
+                "read": lambda f=folder: metric_names.read_gitxp(f),
+                "sacred read": lambda s=sacred: metric_names.read_sacred(s),
+            }
+        times = take_turns(cases, repeat)
+    rows = [
+        [
+            f"{count:,}",
+            row["record"].cell(),
+            row["sacred record"].cell(),
+            ratio(row["record"], row["sacred record"]),
+            row["read"].cell(),
+            row["sacred read"].cell(),
+            ratio(row["read"], row["sacred read"]),
+        ]
+        for count, row in times.items()
+    ]
     header = ["names", "record: gitxp", "Sacred", "×", "read: gitxp", "Sacred folder", "×"]
     return table(header, rows)
 
