@@ -1,21 +1,32 @@
-"""``benchmarks/bulk_runs.py`` (the runs ``benchmarks/growth.py`` times against) writes
-runs that git checks clean and gitxp reads, shows and records beside, loose and packed."""
+"""The data the benchmarks generate is what gitxp writes: ``benchmarks/bulk_runs.py``'s runs
+(what ``benchmarks/growth.py`` times against) are runs git checks clean and gitxp reads,
+shows and records beside, loose and packed; ``metric_names.log_round_robin`` gives the
+same values to gitxp's reader and to Sacred's file."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 from gitxp_testing import git, gitxp
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "_gitxp_bench_bulk", ROOT / "benchmarks" / "bulk_runs.py"
-)
-assert _spec is not None and _spec.loader is not None
-bulk = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bulk)
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"_gitxp_bench_{name}", ROOT / "benchmarks" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bulk = _load("bulk_runs")
+names = _load("metric_names")
 
 COUNT = 40
 
@@ -55,3 +66,11 @@ def test_bulk_runs_loose_and_packed_are_runs_gitxp_reads(tmp_path: Path) -> None
     assert "hello" in done.stdout
     assert len(run_refs(packed)) == COUNT + 1
     git(packed, "fsck", "--strict", "--no-dangling")
+
+
+def test_round_robin_values_read_the_same_from_the_spool_and_sacreds_file(tmp_path: Path) -> None:
+    folder, sacred = names.log_round_robin(tmp_path, 25, 10)
+    ours, theirs = names.read_gitxp(folder), names.read_sacred(sacred)
+    assert json.loads(json.dumps(ours)) == theirs
+    assert sorted(theirs) == sorted(f"layer{i}.grad_norm" for i in range(10))
+    assert theirs["layer3.grad_norm"]["values"] == [3.0, 13.0, 23.0]
