@@ -1,9 +1,10 @@
 """The built-in pre-run hook's snapshot: the tree ``git add -A`` would stage, built aside.
 
-The user's index file is read into an in-memory index that is never written back; the
-working tree is compared against it with libgit2's status, and every changed or new file
-is stored as a blob and placed in that in-memory index. HEAD, branches, the index file
-and the working tree stay exactly as they were.
+The user's index is read into an in-memory index that is never written back (with the
+stat data of gitxp's own cache, :mod:`gitxp.git.statcache`, when the user's is stale); the
+working tree is compared against it (libgit2's diffs, as ``git status`` does), and every
+changed or new file is stored as a blob and placed in that in-memory index. HEAD,
+branches, the index file and the working tree stay exactly as they were.
 
 Untracked files are left out (and listed in ``skipped`` with the reason) when they look
 like secrets (:mod:`gitxp.git.secrets`: ``.env``, ``*.pem``, ``id_rsa*`` …, decided by
@@ -19,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import FileMode, FileStatus
+from pygit2.enums import DeltaStatus, DiffOption, FileMode, FileStatus
 
 from gitxp.git.repo import GitRepo
 from gitxp.git.retry import retried
 from gitxp.git.secrets import SecretRules
+from gitxp.git.statcache import working_index
 
 RESERVED_DIR = ".gitxp"
 DEFAULT_MAX_UNTRACKED = 10 * 1024 * 1024
@@ -34,6 +36,26 @@ _STAGED = (
     | FileStatus.INDEX_DELETED
     | FileStatus.INDEX_RENAMED
     | FileStatus.INDEX_TYPECHANGE
+)
+# What `git status` calls each kind of change between the index and the working tree.
+_WORKTREE_STATUS: dict[DeltaStatus, int] = {
+    DeltaStatus.ADDED: FileStatus.WT_NEW,
+    DeltaStatus.UNTRACKED: FileStatus.WT_NEW,
+    DeltaStatus.DELETED: FileStatus.WT_DELETED,
+    DeltaStatus.MODIFIED: FileStatus.WT_MODIFIED,
+    DeltaStatus.TYPECHANGE: FileStatus.WT_TYPECHANGE,
+    DeltaStatus.UNREADABLE: FileStatus.WT_UNREADABLE,
+    DeltaStatus.CONFLICTED: FileStatus.CONFLICTED,
+}
+_STAGED_STATUS: dict[DeltaStatus, int] = {
+    DeltaStatus.ADDED: FileStatus.INDEX_NEW,
+    DeltaStatus.DELETED: FileStatus.INDEX_DELETED,
+    DeltaStatus.MODIFIED: FileStatus.INDEX_MODIFIED,
+    DeltaStatus.TYPECHANGE: FileStatus.INDEX_TYPECHANGE,
+    DeltaStatus.CONFLICTED: FileStatus.CONFLICTED,
+}
+_WORKTREE_DIFF = (
+    DiffOption.INCLUDE_UNTRACKED | DiffOption.RECURSE_UNTRACKED_DIRS | DiffOption.INCLUDE_TYPECHANGE
 )
 
 
@@ -86,8 +108,7 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     limit = max_untracked_size(repo) if max_untracked is None else max_untracked
     git = repo.repo
     head = repo.head()
-    index_file = repo.git_dir / "index"
-    index = pygit2.Index(str(index_file)) if index_file.exists() else pygit2.Index()
+    index = working_index(repo)
     skipped: list[dict[str, object]] = []
     dirty_submodules: list[dict[str, object]] = []
     rules: SecretRules | None = None  # read at the first untracked file
@@ -100,7 +121,7 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
         for path in sorted(paths):
             del conflicts[path]
             _place(git, index, repo.workdir, path)
-    for path, flags in git.status(untracked_files="all", ignored=False).items():
+    for path, flags in _status(git, index, head.commit).items():
         if path.startswith(RESERVED_DIR + "/") or path == RESERVED_DIR:
             continue
         dirty = dirty or bool(
@@ -131,6 +152,27 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     # `.gitxp` is written by gitxp only: never take it from the working tree.
     tree = repo.without_entry(str(index.write_tree(git)), RESERVED_DIR)
     return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped, dirty_submodules)
+
+
+def _status(git: pygit2.Repository, index: pygit2.Index, head: str | None) -> dict[str, int]:
+    """``git status`` of the working tree against ``index`` (not the user's index file):
+    path → FileStatus flags, staged changes against ``head`` included."""
+    # The diffs read the working tree and ignore rules of this repository (pygit2 keeps
+    # the repository of an index opened from a file unset).
+    index._repo = git  # type: ignore[assignment]
+    found: dict[str, int] = {}
+    for delta in index.diff_to_workdir(_WORKTREE_DIFF).deltas:
+        found[delta.new_file.path] = _WORKTREE_STATUS.get(delta.status, 0)
+    staged: list[tuple[str, int]]
+    if head is None:
+        staged = [(str(entry.path), FileStatus.INDEX_NEW) for entry in index]
+    else:
+        tree = git[head].peel(pygit2.Tree)
+        deltas = index.diff_to_tree(tree, DiffOption.INCLUDE_TYPECHANGE).deltas
+        staged = [(delta.new_file.path, _STAGED_STATUS.get(delta.status, 0)) for delta in deltas]
+    for path, flag in staged:
+        found[path] = found.get(path, 0) | flag
+    return found
 
 
 def _place(git: pygit2.Repository, index: pygit2.Index, workdir: Path, path: str) -> None:
