@@ -1,31 +1,26 @@
 """gitxp's own stat cache: the user's index with stat data gitxp keeps fresh, kept aside.
 
-git knows a file is unchanged without reading it when the file's stat data (times, size,
-inode) matches what the index recorded. gitxp never writes the user's index, so once that
-data is stale (files touched, a fresh checkout, rsync) every snapshot would hash the whole
-tree again. Instead gitxp keeps, under ``<git-dir>/gitxp/statcache/``:
+git knows a file is unchanged without reading it when its stat data (times, size, inode)
+matches what the index recorded. gitxp never writes the user's index, so once that data
+is stale (files touched, a fresh checkout, rsync) every snapshot would hash the whole tree
+again. Instead gitxp keeps, in ``<git-dir>/gitxp/statcache/`` (per worktree):
 
-- ``index``: a real git index file holding the user's entries (the same paths, ids and
-  modes as the user's index) with stat data gitxp checked by hashing the files;
-- ``index.json``: which user index it copies (that file's checksum), the checksum of
-  ``index`` itself (the two files are replaced one after the other, so a reader checks
-  that they belong together), the files found different from the user's index, and
-  whether some entries were too recent to be trusted yet.
+- ``index``: a real git index file with the user's entries (the same paths, ids, modes)
+  and stat data gitxp checked, by hashing the file when it had to;
+- ``index.json``: the checksum of the user's index it copies and its own (the two files
+  are replaced one after the other: a reader checks that they belong together), files
+  found different from the user's index, and entries too recent to be trusted yet.
 
-:func:`working_index` gives the snapshot its starting index: this cache when it copies the
-user's current index and a sample of its entries still matches the files; else the user's
-index itself when a sample of *its* stat data matches; else it checks every entry, hashes
-the files whose stat data changed, and publishes the result as the new cache.
+:func:`working_index` hands the snapshot the cache when it copies the user's current index
+and a sample of its entries matches the files; else the user's index when a sample of its
+own stat data matches; else a full pass over a copy of the user's index, published as the
+new cache. A file changed right after gitxp looked at it can keep its stat data (file
+times come from a coarse clock): an entry whose mtime falls within ``MARGIN_NS`` of the
+moment it was looked at is smudged (never matches) and checked again by the next snapshot.
 
-Racy files: a file changed right after gitxp looked at it may keep its stat data (file
-times come from a coarse clock). The cache file's own mtime is set to a moment just before
-the snapshot began (``MARGIN_NS`` earlier), and libgit2 re-hashes every entry whose mtime
-is not older than that, as git does with its index. Entries refreshed that recently are
-smudged (size 0) and the next snapshot checks them again.
-
-Each file is replaced atomically (a temporary file, then ``os.replace``): snapshots running
-at the same time never corrupt it, a killed one leaves a valid file, and a cache that
-cannot be read is ignored and rebuilt. Deleting the folder loses nothing.
+Files are replaced atomically (a temporary file, then ``os.replace``): snapshots running at
+once never corrupt them, a killed one leaves valid files, a cache that cannot be read is
+ignored and rebuilt, and deleting the folder loses nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +30,9 @@ import json
 import os
 import random
 import shutil
+import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,24 +41,22 @@ import pygit2
 from pygit2.enums import FileMode
 from pygit2.ffi import C, ffi
 
+from gitxp.git.blobid import BlobIds
 from gitxp.git.repo import GitRepo
 
 CACHE_DIR = "statcache"
 CACHE_INDEX = "index"
 CACHE_META = "index.json"
 META_FORMAT = 1
-SAMPLE = 64
-# File times come from the kernel's coarse clock, up to a tick (≤ 10 ms) behind the clock
-# gitxp reads: the cache is stamped this much before the snapshot began.
-MARGIN_NS = 100_000_000
+SAMPLE = 64  # entries whose stat data decides whether an index can be trusted as it is
+# File times come from the kernel's coarse clock, a tick (<= 10 ms) behind the fine one.
+MARGIN_NS = 20_000_000
 _META_LIMIT = 64 * 1024 * 1024
-_CHUNK = 1 << 20
 _STALE_TEMP = 3600  # seconds after which a leftover temporary file is removed
 _STAGE_MASK = 0x3000
 _ASSUME_VALID = 0x8000
 _EXTENDED_SPECIAL = (1 << 13) | (1 << 14)  # intent-to-add, skip-worktree
-_S_IFMT = 0o170000
-_S_IFLNK = 0o120000
+_EMPTY_BLOB = bytes.fromhex("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
 
 StatKey = tuple[int, int, int, int, int, int, int, int]
 
@@ -70,28 +65,23 @@ StatKey = tuple[int, int, int, int, int, int, int, int]
 class _Meta:
     """What ``index.json`` says about ``index``."""
 
-    user: str
-    cache: str
-    recheck: bool = False
+    user: str  # checksum of the user's index the cache copies
+    cache: str  # checksum of the cache index itself
+    racy: list[str] = field(default_factory=list)
     modified: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
 class _Cache:
     index: pygit2.Index
-    stamp: int  # the cache file's mtime (ns): entries as new or newer are racy
-    bound: bool  # whether it copies the user's current index
-    meta: _Meta | None
-
-    @property
-    def trusted(self) -> bool:
-        """Whether snapshots may start from it as it is."""
-        return self.bound and self.meta is not None and not self.meta.recheck
+    stamp: int  # the cache file's mtime (ns)
+    meta: _Meta | None  # None: unknown, or describes another cache file
+    bound: bool  # copies the user's current index
 
 
 @dataclass
 class _Checks:
-    """How the stat data of the working tree is compared (git config)."""
+    """How stat data is compared (git config) and where the files are."""
 
     workdir: bytes
     trust_ctime: bool
@@ -104,35 +94,32 @@ def cache_dir(repo: GitRepo) -> Path:
 
 
 def working_index(repo: GitRepo) -> pygit2.Index:
-    """The user's index (read, never written) with the freshest stat data gitxp knows.
-
-    The returned index is gitxp's to change: the snapshot places the working tree in it.
-    """
-    start = time.time_ns()
+    """The user's index (read, never written) with the freshest stat data gitxp knows;
+    the caller may change it (the snapshot places the working tree in it)."""
     user_path = repo.git_dir / "index"
     try:
         fingerprint = _fingerprint(user_path)
     except FileNotFoundError:
         return pygit2.Index()
     checks = _checks(repo)
-    folder = cache_dir(repo)
-    cache = _load_cache(folder, fingerprint)
-    modified = cache.meta.modified if cache and cache.meta else {}
-    if cache is not None and cache.trusted and _looks_fresh(cache.index, checks, modified):
-        return cache.index
+    cache = _load_cache(cache_dir(repo), fingerprint)
+    known = cache.meta.modified if cache and cache.meta else {}
+    if cache is not None and cache.bound and cache.meta is not None:
+        index: pygit2.Index | None = cache.index
+        if cache.meta.racy:
+            index = _guarded(repo, cache_dir(repo) / CACHE_INDEX, None, checks, cache.meta)
+        if index is not None and _looks_fresh(index, checks, known):
+            return index
     user = _open_index(user_path)
-    if _looks_fresh(user, checks, modified):
+    if _looks_fresh(user, checks, known):
         return user
-    try:
-        refreshed = _rebuild(repo, user_path, cache, checks, start)
-    except (OSError, pygit2.GitError):
-        return user  # a read-only or full git dir: no cache this time
-    return user if refreshed is None else refreshed
+    rebuilt = _guarded(repo, user_path, cache, checks, None)
+    return user if rebuilt is None else rebuilt
 
 
 def _open_index(path: Path) -> pygit2.Index:
-    """The index file at ``path`` (pygit2's constructor leaves a half-made object behind,
-    and a warning on stderr, when the file is damaged)."""
+    """The index file at ``path`` (pygit2's constructor leaves a half-made object, and a
+    warning on stderr, behind when the file is damaged)."""
     opened = ffi.new("git_index **")
     if C.git_index_open(opened, os.fsencode(path)) < 0:
         raise pygit2.GitError(f"cannot read the index {path}")
@@ -148,7 +135,7 @@ def _checks(repo: GitRepo) -> _Checks:
 
 
 def _fingerprint(path: Path) -> str:
-    """The checksum an index file ends with (its whole content hashed if git left it out:
+    """The checksum an index file ends with (its content hashed where git wrote none:
     ``index.skipHash``)."""
     with open(path, "rb") as handle:
         size = handle.seek(0, os.SEEK_END)
@@ -172,15 +159,14 @@ def _load_cache(folder: Path, fingerprint: str) -> _Cache | None:
         index = _open_index(path)
         trailer = _fingerprint(path)
         after = os.stat(path)
-    except (OSError, pygit2.GitError, ValueError):
+    except (OSError, pygit2.GitError):
         return None
     if _identity(before) != _identity(after):
-        return None  # replaced while being read: the next snapshot reads the new one
+        return None  # replaced while read: the next snapshot reads the new one
     meta = _read_meta(folder / CACHE_META)
     if meta is not None and meta.cache != trailer:
-        meta = None  # describes another cache file (one written at the same time)
-    bound = meta is not None and meta.user == fingerprint
-    return _Cache(index, before.st_mtime_ns, bound, meta)
+        meta = None
+    return _Cache(index, before.st_mtime_ns, meta, meta is not None and meta.user == fingerprint)
 
 
 def _read_meta(path: Path) -> _Meta | None:
@@ -192,22 +178,21 @@ def _read_meta(path: Path) -> _Meta | None:
         return None
     if not isinstance(data, dict) or data.get("format") != META_FORMAT:
         return None
-    user, cache, recheck, modified = (
-        data.get("user_index"),
-        data.get("cache"),
-        data.get("recheck"),
-        data.get("modified"),
+    user, cache, racy, modified = (data.get(k) for k in ("user_index", "cache", "racy", "modified"))
+    if not (isinstance(user, str) and isinstance(cache, str)):
+        return None
+    if not (isinstance(racy, list) and isinstance(modified, dict)):
+        return None
+    return _Meta(
+        user,
+        cache,
+        [path for path in racy if isinstance(path, str)],
+        {
+            path: key
+            for path, key in modified.items()
+            if isinstance(key, list) and len(key) == 8 and all(type(v) is int for v in key)
+        },
     )
-    if not (isinstance(user, str) and isinstance(cache, str) and isinstance(recheck, bool)):
-        return None
-    if not isinstance(modified, dict):
-        return None
-    kept = {
-        path: key
-        for path, key in modified.items()
-        if isinstance(key, list) and len(key) == 8 and all(type(v) is int for v in key)
-    }
-    return _Meta(user, cache, recheck, kept)
 
 
 def _entry_key(entry: Any, trust_ctime: bool) -> StatKey:
@@ -228,7 +213,7 @@ def _int32(value: int) -> int:
 
 
 def _stat_key(st: os.stat_result, trust_ctime: bool) -> StatKey:
-    """``st`` as an index entry records it (32-bit fields, as libgit2 truncates them)."""
+    """``st`` as an index entry records it (32-bit fields, truncated as libgit2 does)."""
     m_sec, m_nsec = divmod(st.st_mtime_ns, 1_000_000_000)
     c_sec, c_nsec = divmod(st.st_ctime_ns, 1_000_000_000)
     return (
@@ -244,17 +229,21 @@ def _stat_key(st: os.stat_result, trust_ctime: bool) -> StatKey:
 
 
 def _racy(key: StatKey, stamp_ns: int) -> bool:
-    """Whether a file with these times may have changed after an index stamped
-    ``stamp_ns`` recorded it. Whole-second times (a file system that keeps no more)
-    are racy for the whole second."""
+    """Whether a file with these times may have changed, keeping them, after stat data
+    was taken at ``stamp_ns``. Whole-second times (a file system that keeps no more) are
+    racy for the whole second."""
     if key[1] == 0:
         return key[0] >= stamp_ns // 1_000_000_000
     return key[0] * 1_000_000_000 + key[1] >= stamp_ns
 
 
+def _entry_id(entry: Any) -> bytes:
+    return bytes(ffi.buffer(ffi.addressof(entry, "id")))[:20]
+
+
 def _looks_fresh(index: pygit2.Index, checks: _Checks, modified: dict[str, list[int]]) -> bool:
-    """Whether a sample of ``index``'s entries still matches the files' stat data
-    (files already known to differ from the user's index count as matching)."""
+    """Whether a sample of ``index``'s entries matches the files' stat data (files known
+    to differ from the user's index since gitxp hashed them count as matching)."""
     count = len(index)
     step = max(1, count // SAMPLE)
     for position in range(random.randrange(step) if count else 0, count, step):
@@ -274,34 +263,46 @@ def _looks_fresh(index: pygit2.Index, checks: _Checks, modified: dict[str, list[
     return True
 
 
-def _rebuild(
-    repo: GitRepo, user_path: Path, cache: _Cache | None, checks: _Checks, start: int
+def _guarded(
+    repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
 ) -> pygit2.Index | None:
-    """Check every entry of a private copy of the user's index, publish it as the cache
-    and return it read back (stamped ``start - MARGIN_NS``); None if the user's index
-    has entries the cache does not hold (conflicts, assume-unchanged, skip-worktree,
+    """:func:`_rebuild`, or None where the git dir cannot take the cache (read-only)."""
+    try:
+        return _rebuild(repo, source, cache, checks, repair)
+    except (OSError, pygit2.GitError):
+        return None
+
+
+def _rebuild(
+    repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
+) -> pygit2.Index | None:
+    """Refresh a private copy of the index file ``source``, publish it as the cache and
+    return it. ``repair``: ``source`` is the cache, and only its racy entries are checked
+    again; else ``source`` is the user's index, every entry is checked (with ``cache``'s
+    stat data where it holds the same content), and None is returned when the index has
+    entries the cache does not hold (conflicts, assume-unchanged, skip-worktree,
     intent-to-add) or changed while it was copied."""
     folder = cache_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
-    temp = folder / f"{CACHE_INDEX}.{os.getpid()}.{random.getrandbits(48):012x}.tmp"
+    temp = _temporary(folder, CACHE_INDEX)
     try:
-        before = os.stat(user_path)
-        shutil.copyfile(user_path, temp)
-        if _identity(os.stat(user_path)) != _identity(before):
+        before = os.stat(source)
+        shutil.copyfile(source, temp)
+        if _identity(os.stat(source)) != _identity(before):
             return None
-        os.utime(temp, ns=(before.st_atime_ns, before.st_mtime_ns))
-        fingerprint = _fingerprint(temp)
+        user = repair.user if repair else _fingerprint(temp)
         copy = _open_index(temp)
-        result = _Refresh(repo, copy, before.st_mtime_ns, cache, checks, start - MARGIN_NS)
-        if not result.run():
+        refresh = _Refresh(repo, copy, before.st_mtime_ns, cache, checks, repair)
+        if repair is not None:
+            refresh.paths(repair.racy)
+        elif refresh.every_entry():
+            copy.write_tree(repo.repo)  # the tree cache: snapshots write no unchanged trees
+        else:
             return None
-        copy.write_tree(repo.repo)  # the tree cache, so that snapshots write no trees
         copy.write()
-        stamp = start - MARGIN_NS
-        os.utime(temp, ns=(stamp, stamp))
         published = _open_index(temp)
-        meta = _Meta(fingerprint, _fingerprint(temp), result.recheck, result.modified)
+        meta = _Meta(user, _fingerprint(temp), refresh.racy, refresh.modified)
         os.replace(temp, folder / CACHE_INDEX)
         _write_meta(folder, meta)
         return published
@@ -310,9 +311,9 @@ def _rebuild(
 
 
 class _Refresh:
-    """One pass over every entry of ``index`` (a private copy of the user's index): each
-    entry whose file still holds its content gets the file's stat data, known from the
-    index's own stat data, from the cache's, or by hashing the file."""
+    """Entries of ``index`` (a private copy) given their file's stat data when the file
+    holds the entry's content: known from the index's own stat data, from the cache's, or
+    by hashing the file."""
 
     def __init__(
         self,
@@ -321,17 +322,17 @@ class _Refresh:
         own_stamp: int,
         cache: _Cache | None,
         checks: _Checks,
-        new_stamp: int,
+        repair: _Meta | None,
     ) -> None:
-        self.repo, self.index, self.cache, self.checks = repo, index, cache, checks
-        self.own_stamp, self.new_stamp = own_stamp, new_stamp
-        self.known = cache.meta.modified if cache and cache.meta else {}
-        self.filters = _Filters(repo)
-        self.recheck = False  # some entries are too recent to be trusted yet
-        self.modified: dict[str, list[int]] = {}  # files whose content is not their entry's
+        self.index, self.own_stamp, self.cache, self.checks = index, own_stamp, cache, checks
+        source = repair or (cache.meta if cache else None)
+        self.known = source.modified if source else {}
+        self.blobs = BlobIds(repo)
+        self.racy: list[str] = []  # entries too recent to trust: checked again next time
+        self.modified: dict[str, list[int]] = dict(repair.modified) if repair else {}
 
-    def run(self) -> bool:
-        """Refresh every entry; False (and stop) at an entry the cache cannot hold."""
+    def every_entry(self) -> bool:
+        """Refresh every entry; False (and stop) at one the cache cannot hold."""
         for position in range(len(self.index)):
             entry = C.git_index_get_byindex(self.index._index, position)
             if entry.flags & (_STAGE_MASK | _ASSUME_VALID) or (
@@ -342,34 +343,39 @@ class _Refresh:
                 self._entry(entry)
         return True
 
+    def paths(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            entry = C.git_index_get_bypath(self.index._index, os.fsencode(path), 0)
+            if entry != ffi.NULL and entry.mode != FileMode.COMMIT:
+                self.modified.pop(path, None)
+                self._entry(entry)
+
     def _entry(self, entry: Any) -> None:
         path = ffi.string(entry.path)
+        looked = time.time_ns()
         try:
             st = os.lstat(self.checks.workdir + path)
         except OSError:
             return  # gone or unreadable: the diff reports it
         key = _stat_key(st, self.checks.trust_ctime)
         own = _entry_key(entry, self.checks.trust_ctime)
-        fresh = own == key and not _racy(own, self.own_stamp)
-        if fresh or self._same_content(entry, path, st, key):
-            racy_now = _racy(key, self.new_stamp)
-            self.recheck = self.recheck or racy_now
-            _set_stat(entry, st, smudge=racy_now)
+        trusted = own == key and _vouches(entry, own) and not _racy(own, self.own_stamp)
+        if trusted or self._same_content(entry, path, st, key):
+            racy = _racy(key, looked - MARGIN_NS)
+            if racy:
+                self.racy.append(os.fsdecode(path))
+            _set_stat(entry, st, smudge=racy)
         else:
             self.modified[os.fsdecode(path)] = list(key)
             if own == key:
-                _set_stat(entry, st, smudge=True)  # libgit2 hashes it each time
+                _set_stat(entry, st, smudge=True)  # never matches: libgit2 hashes it
 
     def _same_content(self, entry: Any, path: bytes, st: os.stat_result, key: StatKey) -> bool:
         """Whether the file at ``path`` holds the entry's content (and mode)."""
         mode = entry.mode
-        if (mode & _S_IFMT) != (st.st_mode & _S_IFMT):
+        if stat.S_IFMT(mode) != stat.S_IFMT(st.st_mode):
             return False
-        if (
-            self.checks.filemode
-            and mode != _S_IFLNK
-            and (bool(mode & 0o100) != bool(st.st_mode & 0o100))
-        ):
+        if self.checks.filemode and stat.S_ISREG(mode) and (mode & 0o100) != (st.st_mode & 0o100):
             return False
         oid = _entry_id(entry)
         if self.cache is not None:
@@ -379,107 +385,28 @@ class _Refresh:
                 and cached.mode == mode
                 and _entry_id(cached) == oid
                 and _entry_key(cached, self.checks.trust_ctime) == key
+                and _vouches(cached, key)
                 and not _racy(key, self.cache.stamp)
             ):
                 return True
         if self.known.get(os.fsdecode(path)) == list(key):
             return False  # hashed before and found different: unchanged since
-        return self._content_id(path, st) == oid
-
-    def _content_id(self, path: bytes, st: os.stat_result) -> bytes | None:
-        """The blob id of the file as git stores it (None if it changed while read)."""
-        full = self.checks.workdir + path
-        if (st.st_mode & _S_IFMT) == _S_IFLNK:
-            try:
-                target = os.readlink(full)
-            except OSError:
-                return None
-            return hashlib.sha1(b"blob %d\0" % len(target) + target).digest()
-        if self.filters.apply(path):
-            try:
-                return self.repo.repo.create_blob_fromworkdir(os.fsdecode(path)).raw
-            except (OSError, pygit2.GitError):
-                return None
-        digest = hashlib.sha1(b"blob %d\0" % st.st_size)
-        read = 0
-        try:
-            with open(full, "rb", buffering=0) as handle:
-                while chunk := handle.read(_CHUNK):
-                    digest.update(chunk)
-                    read += len(chunk)
-        except OSError:
-            return None
-        return digest.digest() if read == st.st_size else None
+        return self.blobs.of(path, st) == oid
 
 
-def _entry_id(entry: Any) -> bytes:
-    return bytes(ffi.buffer(ffi.addressof(entry, "id")))[:20]
-
-
-class _Filters:
-    """Which files git may convert on their way into git (end-of-line conversion, ident,
-    a filter driver): asked of libgit2 only where an attributes file could apply, as
-    asking costs more than hashing a small file."""
-
-    def __init__(self, repo: GitRepo) -> None:
-        self.repo = repo
-        self.workdir = os.fsencode(repo.workdir)
-        autocrlf = (repo.config_value("core.autocrlf") or "false").strip().lower()
-        config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        anywhere = [
-            repo.common_dir / "info" / "attributes",
-            Path(config_home) / "git" / "attributes",
-            Path("/etc/gitattributes"),
-        ]
-        configured = repo.config_value("core.attributesFile")
-        if configured:
-            anywhere.append(Path(os.path.expanduser(configured)))
-        self.everywhere = autocrlf not in ("false", "no", "off", "0") or any(
-            path.exists() for path in anywhere
-        )
-        self.folders: dict[bytes, bool] = {}
-
-    def apply(self, path: bytes) -> bool:
-        """Whether ``path`` (relative to the working tree) may be converted."""
-        if self.everywhere or self._attributes_above(path.rpartition(b"/")[0]):
-            return self._libgit2_filters(path)
-        return False
-
-    def _attributes_above(self, folder: bytes) -> bool:
-        """Whether ``folder`` or a folder above it holds a ``.gitattributes``."""
-        known = self.folders.get(folder)
-        if known is None:
-            here = os.path.lexists(os.path.join(self.workdir, folder, b".gitattributes"))
-            known = here or (bool(folder) and self._attributes_above(folder.rpartition(b"/")[0]))
-            self.folders[folder] = known
-        return known
-
-    def _libgit2_filters(self, path: bytes) -> bool:
-        found = ffi.new("git_filter_list **")
-        err = C.git_filter_list_load(
-            found,
-            self.repo.repo._repo,
-            ffi.NULL,
-            path,
-            C.GIT_FILTER_TO_ODB,
-            C.GIT_FILTER_ALLOW_UNSAFE,
-        )
-        if err < 0:
-            return True
-        if found[0] == ffi.NULL:
-            return False
-        C.git_filter_list_free(found[0])
-        return True
+def _vouches(entry: Any, key: StatKey) -> bool:
+    """Whether matching stat data may stand for the entry's content: not when smudged
+    (size 0, as git and gitxp mark racy entries, with content that is not empty)."""
+    return key[5] != 0 or _entry_id(entry) == _EMPTY_BLOB
 
 
 def _set_stat(entry: Any, st: os.stat_result, smudge: bool) -> None:
-    """Give ``entry`` (in place) ``st``'s stat data, size 0 when ``smudge`` (libgit2 then
-    hashes the file whatever its times say). In place, not through ``git_index_add``:
-    the content is unchanged, so the index's tree cache stays valid and snapshots built on
-    it write no trees for unchanged folders."""
+    """Give ``entry`` ``st``'s stat data; ``smudge``: a size of 0 and an mtime of 0 that
+    no change of the file matches. In place, not by ``git_index_add``: the content is
+    the same, so the index's tree cache stays valid (snapshots write no unchanged tree)."""
     m_sec, m_nsec = divmod(st.st_mtime_ns, 1_000_000_000)
     c_sec, c_nsec = divmod(st.st_ctime_ns, 1_000_000_000)
-    entry.mtime.seconds, entry.mtime.nanoseconds = _int32(m_sec), m_nsec
+    entry.mtime.seconds, entry.mtime.nanoseconds = (0, 0) if smudge else (_int32(m_sec), m_nsec)
     entry.ctime.seconds, entry.ctime.nanoseconds = _int32(c_sec), c_nsec
     entry.dev = st.st_dev & 0xFFFFFFFF
     entry.ino = st.st_ino & 0xFFFFFFFF
@@ -487,15 +414,19 @@ def _set_stat(entry: Any, st: os.stat_result, smudge: bool) -> None:
     entry.file_size = 0 if smudge else st.st_size & 0xFFFFFFFF
 
 
+def _temporary(folder: Path, name: str) -> Path:
+    return folder / f"{name}.{os.getpid()}.{random.getrandbits(48):012x}.tmp"
+
+
 def _write_meta(folder: Path, meta: _Meta) -> None:
     data = {
         "format": META_FORMAT,
         "user_index": meta.user,
         "cache": meta.cache,
-        "recheck": meta.recheck,
+        "racy": meta.racy,
         "modified": meta.modified,
     }
-    temp = folder / f"{CACHE_META}.{os.getpid()}.{random.getrandbits(48):012x}.tmp"
+    temp = _temporary(folder, CACHE_META)
     try:
         temp.write_text(json.dumps(data, separators=(",", ":")))
         os.replace(temp, folder / CACHE_META)
@@ -504,7 +435,7 @@ def _write_meta(folder: Path, meta: _Meta) -> None:
 
 
 def _remove_leftovers(folder: Path) -> None:
-    """Temporary files of snapshots that were killed while writing (an hour old)."""
+    """Temporary files of snapshots killed while writing them (an hour old)."""
     limit = time.time() - _STALE_TEMP
     for leftover in folder.glob("*.tmp*"):
         try:
