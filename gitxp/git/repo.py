@@ -10,6 +10,7 @@ command (:meth:`GitRepo.git`); everything else uses libgit2.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 from collections.abc import Container, Iterable, Iterator, Mapping
@@ -19,11 +20,18 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode
 
-from gitxp.errors import BlobTooLargeError, RefConflictError, RepoError, RunNotFoundError
+from gitxp.errors import (
+    DISK_FULL_MESSAGE,
+    BlobTooLargeError,
+    DiskFullError,
+    RefConflictError,
+    RepoError,
+    RunNotFoundError,
+)
 from gitxp.git.fsck import check_name
 from gitxp.git.history import FileChange, HeadInfo, HistoryMixin, Identity, TreeDiff
 from gitxp.git.identity import signature_from_env
-from gitxp.git.retry import retried
+from gitxp.git.retry import is_disk_full, retried
 from gitxp.git.signing import SignatureStatus, sign_payload
 from gitxp.git.transfer import NOTES_REF, TransferMixin
 
@@ -41,6 +49,7 @@ __all__ = [
 ]
 
 RUNS_PREFIX = "refs/gitxp/runs/"
+_IN_MEMORY_BLOB = 1 << 20  # blob_from_chunks joins up to this much in memory
 
 # A value in a tree mapping: bytes become a blob, a nested mapping becomes a tree, and
 # (oid, mode) places an existing object.
@@ -171,6 +180,44 @@ class GitRepo(HistoryMixin, TransferMixin):
     def blob_from_file(self, path: Path) -> str:
         """Store the file at ``path`` as a blob (streamed, not read into memory)."""
         return str(self.repo.create_blob_fromdisk(str(path)))
+
+    def blob_from_chunks(self, chunks: Iterable[bytes]) -> str:
+        """Store the bytes of ``chunks`` joined as a blob, never holding them all in memory.
+
+        Up to 1 MiB is joined in memory; past that the chunks go to a temporary file under
+        the state folder, which libgit2 hashes and compresses as it reads it.
+        """
+        held: list[bytes] = []
+        size = 0
+        try:
+            for chunk in (iterator := iter(chunks)):
+                held.append(chunk)
+                size += len(chunk)
+                if size > _IN_MEMORY_BLOB:
+                    return self._blob_spilled(held, iterator)
+            return self.write_blob(b"".join(held))
+        except pygit2.GitError:
+            # libgit2 loses the reason when a blob of more than a few KiB does not fit
+            # (the message is that of an earlier, unrelated lookup): look at the disk.
+            if shutil.disk_usage(self.common_dir / "objects").free < _IN_MEMORY_BLOB:
+                raise DiskFullError(DISK_FULL_MESSAGE) from None
+            raise
+
+    def _blob_spilled(self, held: list[bytes], rest: Iterator[bytes]) -> str:
+        import tempfile  # only for a blob this large: a run's start does not import it
+
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.state_dir, prefix="blob-") as temp:
+                temp.writelines(held)
+                held.clear()
+                temp.writelines(rest)
+                temp.flush()
+                return self.blob_from_file(Path(temp.name))
+        except OSError as err:
+            if is_disk_full(err):
+                raise DiskFullError(DISK_FULL_MESSAGE) from None
+            raise
 
     def without_entry(self, tree: str, name: str) -> str:
         """``tree`` with its top-level entry ``name`` removed (if present)."""

@@ -26,7 +26,7 @@ LIVE = "live"
 Series = dict[str, list[Any]]
 
 
-def chunk_entry(number: int, kind: str, data: bytes) -> dict[str, TreeValue]:
+def chunk_entry(number: int, kind: str, data: TreeValue) -> dict[str, TreeValue]:
     """The nested tree mapping that places chunk ``number`` of ``kind`` under ``live/``."""
     ext = "log" if kind == "output" else "json"
     top, mid, low = (number >> 16) & 255, (number >> 8) & 255, number & 255
@@ -40,16 +40,6 @@ def merge_entries(into: dict[str, Any], entry: dict[str, Any]) -> None:
             merge_entries(into[name], value)
         else:
             into[name] = value
-
-
-def metrics_delta(metrics: dict[str, Series], sent: dict[str, int]) -> dict[str, Series]:
-    """The values of each metric after the first ``sent[name]`` already in a chunk."""
-    delta: dict[str, Series] = {}
-    for name, series in metrics.items():
-        done = sent.get(name, 0)
-        if len(series["values"]) > done:
-            delta[name] = {key: list(values[done:]) for key, values in series.items()}
-    return delta
 
 
 def _chunks(repo: GitRepo, commit: str, kind: str) -> list[bytes]:

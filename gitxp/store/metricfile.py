@@ -19,7 +19,6 @@ slicing, in C: reading 100,000 scalars costs milliseconds, not a parse per line.
 
 from __future__ import annotations
 
-import bisect
 import errno
 import json
 import mmap
@@ -28,8 +27,12 @@ import os
 import struct
 import sys
 import time
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from gitxp.errors import UsageError
 
@@ -37,10 +40,16 @@ _FLOAT = struct.Struct("<qqqdd")
 _INT = struct.Struct("<qqqqd")
 RECORD = _FLOAT.size  # 40 bytes, 5 fields of 8
 _INITIAL_MAP = RECORD * 4096
+_RESIDENT = 4 << 20  # bytes of written records a writer keeps mapped in its own memory
 _INT64 = (-(2**63), 2**63 - 1)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 Series = dict[str, list[Any]]
+_KEYS = ("steps", "values", "timestamps")
+# A series read by MetricsReader.read: "steps" an array('q'), "timestamps" an array('d'),
+# "values" an array('d') (all floats), array('q') (all ints) or a list (both kinds).
+ArraySeries = dict[str, Any]
+_BATCH = 65536  # records read at a time by MetricsReader.read
 
 
 def _number(name: str, value: Any) -> int | float:
@@ -83,6 +92,8 @@ class MetricWriter:
         self._steps: dict[str, int] = {}
         self._pos = 0
         self._size = 0
+        self._limit = 0  # where log() next takes the slow path: grow, or let pages go
+        self._released = 0  # the pages before this offset are out of this process's memory
         self._map: mmap.mmap | None = None
         self._names_fd = self._fd = -1
         self.dropped = 0  # values not recorded because the disk was full
@@ -96,7 +107,7 @@ class MetricWriter:
         except OSError as err:
             self._stop(err)
             return
-        self._size = _INITIAL_MAP
+        self._size = self._limit = _INITIAL_MAP
         self._map = mmap.mmap(self._fd, self._size)
 
     def log(self, name: str, value: Any, step: int | None = None) -> int:
@@ -112,7 +123,7 @@ class MetricWriter:
         if not _INT64[0] <= step <= _INT64[1]:
             raise UsageError(f"log_scalar({name!r}, …, step={step}): the step is too large")
         self._steps[name] = step
-        if self._pos + RECORD > self._size and not self._grow():
+        if self._pos + RECORD > self._limit and not self._make_room():
             self.dropped += 1
             return step
         assert self._map is not None
@@ -134,17 +145,26 @@ class MetricWriter:
                 self._stop(err)
         return index
 
-    def _grow(self) -> bool:
-        """Double the file, its blocks allocated first; False once the disk is full."""
+    def _make_room(self) -> bool:
+        """Grow the file when it is full, and let the pages written so far go from this
+        process's memory: they stay in the page cache and the file (the map is shared),
+        so a long run's writer holds a few MiB of records, not all of them. False once
+        the disk is full."""
         if self._map is None:
             return False
-        try:
-            os.posix_fallocate(self._fd, 0, self._size * 2)
-        except OSError as err:
-            self._stop(err)
-            return False
-        self._size *= 2
-        self._map.resize(self._size)
+        if self._pos + RECORD > self._size:
+            try:
+                os.posix_fallocate(self._fd, 0, self._size * 2)
+            except OSError as err:
+                self._stop(err)
+                return False
+            self._size *= 2
+            self._map.resize(self._size)
+        done = self._pos - self._pos % mmap.PAGESIZE
+        if done > self._released:
+            self._map.madvise(mmap.MADV_DONTNEED, self._released, done - self._released)
+            self._released = done
+        self._limit = min(self._size, self._pos + _RESIDENT)
         return True
 
     def _stop(self, err: OSError) -> None:
@@ -155,7 +175,7 @@ class MetricWriter:
             self._map.flush()
             self._map.close()
             self._map = None
-        self._size = self._pos
+        self._size = self._limit = self._pos
         print(
             f"gitxp: warning: the disk is full ({err.strerror}): metrics logged from now on "
             "are not recorded; the program goes on",
@@ -180,79 +200,177 @@ class MetricWriter:
         self._fd = self._names_fd = -1
 
 
+class _Columns(NamedTuple):
+    """A run of records as columns: name index, step, value (int or float), time."""
+
+    which: list[int]
+    steps: list[int]
+    values: list[Any]
+    times: list[float]
+    has_ints: bool
+
+
+# A batch's records by name: the name indexes, and for each its steps, values, times.
+Groups = tuple[list[int], list[list[int]], list[list[Any]], list[list[float]]]
+
+
+def _columns(data: bytes) -> _Columns | None:
+    """The records in ``data`` up to the zero tail of a file still being written."""
+    count = len(data) // RECORD
+    ints = memoryview(data)[: count * RECORD].cast("q")
+    floats = ints.cast("B").cast("d")
+    times = cast(list[float], floats[4::5].tolist())
+    if times and times[-1] == 0.0:
+        count = times.index(0.0)
+        del times[count:]
+    if count == 0:
+        return None
+    end = count * 5
+    kinds = ints[2:end:5]
+    values: list[Any] = floats[3:end:5].tolist()
+    has_ints = any(kinds)
+    if has_ints:
+        as_int = ints[3:end:5].tolist()
+        values = [i if k else v for k, i, v in zip(kinds.tolist(), as_int, values, strict=True)]
+    return _Columns(ints[0:end:5].tolist(), ints[1:end:5].tolist(), values, times, has_ints)
+
+
+def _groups(cols: _Columns) -> Groups:
+    """The records of ``cols`` by name, in name index order; each name's order is kept.
+
+    One stable sort of the record positions by name, applied to each column in C; then
+    each name's slice. Every list returned is new: a caller may keep it as it is.
+    """
+    which = cols.which
+    if which.count(which[0]) == len(which):
+        return [which[0]], [cols.steps], [cols.values], [cols.times]
+    counts = Counter(which)
+    pick = operator.itemgetter(*sorted(range(len(which)), key=which.__getitem__))
+    keys = sorted(counts)
+    ends = list(accumulate(map(counts.__getitem__, keys)))
+    slices = list(map(slice, [0, *ends[:-1]], ends))
+    steps, values, times = (
+        list(map(list(pick(column)).__getitem__, slices))
+        for column in (cols.steps, cols.values, cols.times)
+    )
+    return keys, steps, values, times
+
+
+def _packed(values: list[Any], ints: bool) -> array[Any] | list[Any]:
+    """``values`` in an ``array('d')`` if all are floats, ``array('q')`` if all are ints
+    (``ints``: some may be), else the list itself."""
+    if not ints:
+        return array("d", values)
+    kinds = set(map(type, values))
+    return array("d" if kinds == {float} else "q", values) if len(kinds) == 1 else values
+
+
+def _extend(
+    series: ArraySeries, steps: list[int], values: list[Any], times: list[float], ints: bool
+) -> None:
+    """Append one batch's records of a name to its arrays."""
+    series["steps"].extend(steps)
+    series["timestamps"].extend(times)
+    held = series["values"]
+    more = _packed(values, ints)
+    if isinstance(held, array) and isinstance(more, array) and held.typecode == more.typecode:
+        held.extend(more)
+    else:  # floats and ints both: a list of each as logged
+        series["values"] = [*held, *more]
+
+
 class MetricsReader:
-    """Reads the metric files of a spool incrementally: each call reads only new records."""
+    """Reads the metric files of a spool: the whole of them, or only what is new.
+
+    ``records_read`` counts the records parsed so far, so a test can tell a reader that
+    reads only what is new from one that reads everything again.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._done: dict[str, int] = {}
         self.metrics: dict[str, Series] = {}
+        self.records_read = 0
 
     def update(self) -> dict[str, Series]:
-        """Read what was appended since the last call; returns all metrics so far, by name."""
-        try:
-            names = sorted(n for n in os.listdir(self.folder) if n.endswith(".bin"))
-        except FileNotFoundError:
-            return self.metrics
-        for name in names:
-            self._read_file(name[: -len(".bin")])
-        return self.metrics
+        """Read what was appended since the last call; returns all metrics so far, as lists."""
+        metrics = self.metrics
+        for labels, (keys, steps, values, times), _ints in self._scan(self._done, batch=None):
+            found = {
+                labels[index]: {"steps": s, "values": v, "timestamps": t}
+                for index, s, v, t in zip(keys, steps, values, times, strict=True)
+                if index < len(labels)  # else its name line was lost with a crash
+            }
+            for name in found.keys() & metrics.keys():  # names met in an earlier read
+                series, more = metrics[name], found.pop(name)
+                for key in _KEYS:
+                    series[key].extend(more[key])
+            metrics.update(found)
+        return metrics
 
-    def _read_file(self, stem: str) -> None:
-        done = self._done.get(stem, 0)
-        with open(self.folder / f"{stem}.bin", "rb") as handle:
-            handle.seek(done * RECORD)
-            data = handle.read()
-        count = len(data) // RECORD
-        if count == 0:
+    def read(self, since: dict[str, int]) -> tuple[dict[str, ArraySeries], dict[str, int]]:
+        """The records after ``since`` (records read per file, from an earlier call) by
+        name, in compact arrays (:data:`ArraySeries`), and how far this read reached.
+        Files are read a batch at a time, so memory holds 8 bytes a number, not Python
+        objects; nothing is remembered between calls."""
+        reached = dict(since)
+        out: dict[str, ArraySeries] = {}
+        for labels, groups, ints in self._scan(reached, batch=_BATCH):
+            for index, steps, values, times in zip(*groups, strict=True):
+                if index >= len(labels):
+                    continue
+                into = out.get(labels[index])
+                if into is None:
+                    out[labels[index]] = {
+                        "steps": array("q", steps),
+                        "values": _packed(values, ints),
+                        "timestamps": array("d", times),
+                    }
+                else:
+                    _extend(into, steps, values, times, ints)
+        return out, reached
+
+    def _scan(
+        self, done: dict[str, int], batch: int | None
+    ) -> Iterator[tuple[list[str], Groups, bool]]:
+        """Each batch of new records (``batch`` at a time; None: a file at once): the names
+        of its file, its records by name, whether some value may be an int. ``done``
+        advances as they are read."""
+        try:
+            stems = sorted(n[: -len(".bin")] for n in os.listdir(self.folder) if n.endswith(".bin"))
+        except FileNotFoundError:
             return
-        ints = memoryview(data[: count * RECORD]).cast("q")
-        floats = ints.cast("B").cast("d")
-        times = cast(list[float], floats[4::5].tolist())
-        if times[-1] == 0.0:  # the zero tail of a file still being written
-            count = times.index(0.0)
-            times = times[:count]
-        if count == 0:
-            return
-        self._done[stem] = done + count
-        labels = self._names(stem)
-        which = ints[0 : count * 5 : 5].tolist()
-        steps = ints[1 : count * 5 : 5].tolist()
-        kinds = ints[2 : count * 5 : 5].tolist()
-        values: list[Any] = floats[3 : count * 5 : 5].tolist()
-        if any(kinds):
-            as_int = ints[3 : count * 5 : 5].tolist()
-            values = [i if k else v for k, i, v in zip(kinds, as_int, values, strict=True)]
-        if len(set(which)) > 1:  # group by name with one stable sort: order kept per name
-            order = sorted(range(count), key=which.__getitem__)
-            which = [which[i] for i in order]
-            steps = [steps[i] for i in order]
-            values = [values[i] for i in order]
-            times = [times[i] for i in order]
-        start = 0
-        while start < count:
-            index = which[start]
-            end = bisect.bisect_right(which, index, start)
-            picked = (steps[start:end], values[start:end], times[start:end])
-            start = end
-            if index >= len(labels):
-                continue  # its name line was lost with a crash: nothing to file it under
-            series = self.metrics.setdefault(
-                labels[index], {"steps": [], "values": [], "timestamps": []}
-            )
-            series["steps"].extend(picked[0])
-            series["values"].extend(picked[1])
-            series["timestamps"].extend(picked[2])
+        for stem in stems:
+            labels: list[str] | None = None
+            with open(self.folder / f"{stem}.bin", "rb") as handle:
+                handle.seek(done.get(stem, 0) * RECORD)
+                while True:
+                    data = handle.read(-1 if batch is None else batch * RECORD)
+                    cols = _columns(data)
+                    if cols is None:
+                        break
+                    count = len(cols.which)
+                    done[stem] = done.get(stem, 0) + count
+                    self.records_read += count
+                    if labels is None:
+                        labels = self._names(stem)
+                    yield labels, _groups(cols), cols.has_ints
+                    if batch is None or count < batch:
+                        break
 
     def _names(self, stem: str) -> list[str]:
         try:
-            lines = (self.folder / f"{stem}.names").read_text().splitlines()
+            text = (self.folder / f"{stem}.names").read_text()
         except FileNotFoundError:
             return []
+        try:  # all lines whole (the usual case): one parse
+            return [str(name) for name in json.loads("[" + ",".join(text.splitlines()) + "]")]
+        except ValueError:
+            pass
         out = []
-        for line in lines:
+        for line in text.splitlines():
             try:
                 out.append(str(json.loads(line)))
             except ValueError:
-                break
+                break  # a line torn by a kill: the names before it are whole
         return out

@@ -29,8 +29,8 @@ from gitxp.machine.host import host_facts
 from gitxp.machine.lock import env_lock, interpreter_of_lock
 from gitxp.store import record
 from gitxp.store.ids import is_run_id, new_run_id
-from gitxp.store.live import LIVE, chunk_entry, merge_entries, metrics_delta
-from gitxp.store.metricfile import MetricsReader
+from gitxp.store.live import LIVE, chunk_entry, merge_entries
+from gitxp.store.metricfile import ArraySeries, MetricsReader
 from gitxp.store.spool import (
     USAGE_ERROR,
     Spool,
@@ -100,14 +100,16 @@ class Recorder:
         self.snapshot_commit: str = meta["snapshot_commit"]
         self.head = head
         self.output_filter: Callable[[str], str] | None = None
-        self._metrics = MetricsReader(spool.path / "metrics")
+        # Read a batch at a time, only what is new at each beat; its ``records_read``
+        # counts what it parsed.
+        self.metrics_reader = MetricsReader(spool.path / "metrics")
         self._cleaner = LogCleaner()
         self._log_offset = 0
         self._log_text: list[str] = []
         # What the heartbeat commits hold already (format 2 chunks, gitxp.store.live).
         self._beats = 0
         self._beat_text = 0
-        self._beat_metrics: dict[str, int] = {}
+        self._beat_metrics: dict[str, int] = {}  # records per metric file in chunks already
         self._blobs: dict[tuple[str, int, int], str] = {}
         self._write_lock = threading.Lock()
         self._beat_stop = threading.Event()
@@ -421,21 +423,23 @@ class Recorder:
     def _record_commit(
         self, status: str, final: bool
     ) -> tuple[str, dict[str, TreeValue], dict[str, int]]:
-        """A record commit of the run now (not on the ref yet), its files, the metric
-        counts its chunks reach."""
+        """A record commit of the run now (not on the ref yet), its files, and how far
+        into the metric files its chunks reach (records read per file)."""
         state = SpoolState(meta=self.meta)
         read_events(self.spool.path, state)
         run = dict(self.meta["run"])
         status = record.fold_end(run, state.events, status, final)
         files: dict[str, TreeValue] = {**self.fixed_files, "run.json": b""}
-        metrics = self._metrics.update()
         self._read_output(final)
         if final:
-            files["metrics.json"] = record.dump_metrics(metrics)
+            # The whole series, read once, in compact arrays (dicts of steps, values,
+            # timestamps as metrics.json has them): written as a blob in chunks.
+            metrics = self.metrics_reader.read({})[0]
+            files["metrics.json"] = self._metrics_blob(metrics)
             files["output.log"] = self._final_output().encode()
             base = self.snapshot_commit
         else:
-            sent = self._beat_chunk(files, metrics)
+            sent = self._beat_chunk(files)
             base = self.head
         files.update(record.fold_events(run, state.events))
         run["artifacts"] = folder_entries(
@@ -457,21 +461,26 @@ class Recorder:
         )
         return commit, files, ({} if final else sent)
 
-    def _beat_chunk(self, files: dict[str, TreeValue], metrics: dict[str, Any]) -> dict[str, int]:
-        """Add this beat's chunks to ``files``; returns the metric counts they reach."""
+    def _beat_chunk(self, files: dict[str, TreeValue]) -> dict[str, int]:
+        """Add this beat's chunks to ``files``; returns how far into the metric files
+        they reach (records per file)."""
         live: dict[str, Any] = {}
         text = "".join(self._log_text[self._beat_text :])
         if self.output_filter is not None and text:
             text = self.output_filter(text)
         if text:
             merge_entries(live, chunk_entry(self._beats, "output", text.encode()))
-        delta = metrics_delta(metrics, self._beat_metrics)
-        if delta:
-            data = record.dump_metrics(delta)
-            merge_entries(live, chunk_entry(self._beats, "metrics", data))
+        series, reached = self.metrics_reader.read(self._beat_metrics)
+        if series:
+            merge_entries(live, chunk_entry(self._beats, "metrics", self._metrics_blob(series)))
         if live:
             files[LIVE] = live
-        return {name: len(series["values"]) for name, series in metrics.items()}
+        return reached
+
+    def _metrics_blob(self, series: dict[str, ArraySeries]) -> tuple[str, int]:
+        """``series`` as a blob in ``metrics.json`` form, written from their arrays in
+        chunks: a million scalars never become a million Python floats or one string."""
+        return self.repo.blob_from_chunks(record.metrics_chunks(series)), 0o100644
 
     def _read_output(self, final: bool) -> None:
         """Clean what the spool's output log gained; completed lines go to ``_log_text``."""
