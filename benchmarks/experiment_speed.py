@@ -4,18 +4,17 @@
    repositories of 1 / 5,000 / 50,000 committed files. The gitxp and the Sacred experiment
    are both scripts in that repository, loaded into this process; gitxp records each run
    as git commits, Sacred writes each run with a ``FileStorageObserver`` into a folder
-   outside the repository (``save_git_info=False``, as Sacred is usually compared; with
-   ``--sacred-git`` also a Sacred run that records its git commit and dirty flag, which
-   GitPython reads with ``git diff``). Each pass loads fresh experiments, makes the first
-   two gitxp runs (a plain snapshot, then the one that places the working-tree watch),
-   then alternates runs of each tool, so all see the same load; with ``--edit`` a tracked
-   file is edited before the gitxp runs of a second series (a full snapshot each).
+   outside the repository (``save_git_info=False``: Sacred reads its git facts once per
+   Experiment anyway, not per run). Each pass loads fresh experiments, makes the first two
+   gitxp runs (a plain snapshot, then the one that places the working-tree watch), then
+   alternates: a gitxp run with nothing changed, a Sacred run, and a gitxp run after a
+   tracked file was edited (a full snapshot), so all see the same load.
 2. Start-up: ``import gitxp`` + ``Experiment()`` against ``import sacred`` +
    ``Experiment()``, each in fresh interpreters (compiled bytecode cached for both), plus an
    empty interpreter as the baseline.
 
-Run:  python benchmarks/experiment_speed.py [--sizes 1,5000,50000] [--passes 7] [--runs 20]
-      [--edit] [--sacred-git] [--starts 7]
+Run:  python benchmarks/experiment_speed.py [--sizes 1,5000,50000] [--passes 7] [--runs 15]
+      [--starts 7]
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ import logging
 
 import sacred
 
-ex = sacred.Experiment("loop", save_git_info=SAVE_GIT_INFO)
+ex = sacred.Experiment("loop", save_git_info=False)
 ex.logger = logging.getLogger("bench.sacred")
 ex.logger.setLevel(logging.ERROR)
 
@@ -87,6 +87,13 @@ STARTUP = {
 }
 OPTIONS = {"--loglevel": "ERROR"}
 EDITED = "VALUE = 000000\n"
+SERIES = {
+    "first": "gitxp, first run of a process",
+    "second": "gitxp, second run (places the watch)",
+    "unchanged": "gitxp, nothing changed",
+    "sacred": "sacred",
+    "edited": "gitxp, a tracked file edited",
+}
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -98,15 +105,13 @@ def make_repo(root: Path, files: int) -> Path:
     repo = root / f"repo-{files}"
     repo.mkdir()
     _git(repo, "init", "-q")
-    for i in range(max(files - 5, 0)):  # and 5 more: scripts, .gitignore, edited.py
+    for i in range(max(files - 4, 0)):  # and 4 more: the scripts, .gitignore, edited.py
         folder = repo / "src" / f"pkg{i // 100}"
         if i % 100 == 0:
             folder.mkdir(parents=True)
         (folder / f"mod{i}.py").write_text(f"VALUE = {i}\n")
     (repo / "loop_gitxp.py").write_text(GITXP_SCRIPT)
-    for flag in (False, True):
-        text = SACRED_SCRIPT.replace("SAVE_GIT_INFO", str(flag))
-        (repo / f"loop_sacred_{str(flag).lower()}.py").write_text(text)
+    (repo / "loop_sacred.py").write_text(SACRED_SCRIPT)
     (repo / ".gitignore").write_text("__pycache__/\n")
     (repo / "edited.py").write_text(EDITED)
     _git(repo, "add", "-A")
@@ -129,33 +134,24 @@ def _timed(ex: Any, updates: dict[str, int] | None = None) -> float:
     return time.perf_counter() - start
 
 
-def one_pass(repo: Path, runs: int, edit: bool, sacred_git: bool) -> dict[str, list[float]]:
+def one_pass(repo: Path, runs: int) -> dict[str, list[float]]:
     """Seconds per ``ex.run()`` of each series in one pass over fresh experiments."""
     gex = _load(repo, "loop_gitxp.py")
-    outside = repo.parent / "sacred_runs"
-    series: dict[str, Any] = {"sacred": _load(repo, "loop_sacred_false.py", outside)}
-    if sacred_git:
-        series["sacred+git"] = _load(repo, "loop_sacred_true.py", outside)
+    sex = _load(repo, "loop_sacred.py", repo.parent / "sacred_runs")
     edited = repo / "edited.py"
-    out: dict[str, list[float]] = {"first": [], "second": [], "gitxp": []}
-    out.update({name: [] for name in series})
-    if edit:
-        out["gitxp, edit each run"] = []
+    out: dict[str, list[float]] = {name: [] for name in SERIES}
     old_cwd = os.getcwd()
     os.chdir(repo)
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             out["first"].append(_timed(gex))
             out["second"].append(_timed(gex))
-            for ex in series.values():
-                _timed(ex)  # Sacred's one-time costs
+            _timed(sex)  # Sacred's one-time costs
             for i in range(runs):
-                out["gitxp"].append(_timed(gex, {"a": i}))
-                for name, ex in series.items():
-                    out[name].append(_timed(ex, {"a": i}))
-                if edit:
-                    edited.write_text(f"VALUE = {i:06d}\n")  # same size: stat data alike
-                    out["gitxp, edit each run"].append(_timed(gex, {"a": i}))
+                out["unchanged"].append(_timed(gex, {"a": i}))
+                out["sacred"].append(_timed(sex, {"a": i}))
+                edited.write_text(f"VALUE = {i + 1:06d}\n")  # same size: stat data alike
+                out["edited"].append(_timed(gex, {"a": i}))
     finally:
         os.chdir(old_cwd)
         edited.write_text(EDITED)
@@ -169,7 +165,7 @@ def _spread(values: list[float]) -> str:
     )
 
 
-def per_run(sizes: list[int], passes: int, runs: int, edit: bool, sacred_git: bool) -> None:
+def per_run(sizes: list[int], passes: int, runs: int) -> None:
     """Print, per repository size, the median over passes of each series' median run."""
     print(
         f"ex.run() in a loop: {passes} passes of {runs} interleaved runs each; medians of "
@@ -181,21 +177,16 @@ def per_run(sizes: list[int], passes: int, runs: int, edit: bool, sacred_git: bo
             medians: dict[str, list[float]] = {}
             ratios: dict[str, list[float]] = {}
             for _ in range(passes):
-                times = one_pass(repo, runs, edit, sacred_git)
+                times = one_pass(repo, runs)
                 sacred = statistics.median(times["sacred"])
                 for name, values in times.items():
                     medians.setdefault(name, []).append(statistics.median(values))
                     ratios.setdefault(name, []).append(statistics.median(values) / sacred)
             print(f"\n  repository of {files} files")
-            for name, values in medians.items():
-                label = {
-                    "first": "gitxp, first run",
-                    "second": "gitxp, second run (places the watch)",
-                    "gitxp": "gitxp, nothing changed",
-                }.get(name, name)
+            for name, label in SERIES.items():
                 ratio = ratios[name]
                 print(
-                    f"    {label:<38} {_spread(values)}   ×{statistics.median(ratio):.2f} "
+                    f"    {label:<38} {_spread(medians[name])}   ×{statistics.median(ratio):.2f} "
                     f"({min(ratio):.2f}–{max(ratio):.2f}) of sacred"
                 )
 
@@ -236,14 +227,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,5000,50000", help="files in each repository")
     parser.add_argument("--passes", type=int, default=7, help="passes per repository")
-    parser.add_argument("--runs", type=int, default=20, help="runs per tool in each pass")
-    parser.add_argument("--edit", action="store_true", help="also: a file edited each run")
-    parser.add_argument("--sacred-git", action="store_true", help="also: Sacred's git info")
+    parser.add_argument("--runs", type=int, default=15, help="runs per series in each pass")
     parser.add_argument("--starts", type=int, default=7, help="fresh interpreters per tool")
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")  # sacred 0.8
     print("command: python benchmarks/experiment_speed.py " + " ".join(sys.argv[1:]))
     sizes = [int(size) for size in args.sizes.split(",")]
-    per_run(sizes, args.passes, args.runs, args.edit, args.sacred_git)
+    per_run(sizes, args.passes, args.runs)
 
     times = startup(args.starts)
     print(f"\nimport + Experiment() in fresh interpreters, {args.starts} each (median):")
