@@ -141,6 +141,8 @@ def test_a_queue_overflow_means_a_full_snapshot_then_watching_again(
     tree: Path, tmp_path: Path
 ) -> None:
     queue = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    if queue > 100_000:
+        pytest.skip(f"fs.inotify.max_queued_events is {queue}: too many files to overflow it")
     watch = armed(tree)
     burst = tree / "burst"
     burst.mkdir()
