@@ -76,7 +76,6 @@ class _Cache:
     index: pygit2.Index
     stamp: int  # the cache file's mtime (ns)
     meta: _Meta | None  # None: unknown, or describes another cache file
-    bound: bool  # copies the user's current index
 
 
 @dataclass
@@ -102,18 +101,22 @@ def working_index(repo: GitRepo) -> pygit2.Index:
     except FileNotFoundError:
         return pygit2.Index()
     checks = _checks(repo)
-    cache = _load_cache(cache_dir(repo), fingerprint)
-    known = cache.meta.modified if cache and cache.meta else {}
-    if cache is not None and cache.bound and cache.meta is not None:
-        index: pygit2.Index | None = cache.index
-        if cache.meta.racy:
-            index = _guarded(repo, cache_dir(repo) / CACHE_INDEX, None, checks, cache.meta)
+    folder = cache_dir(repo)
+    meta = _read_meta(folder / CACHE_META)
+    known = meta.modified if meta else {}
+    cache = None
+    if meta is not None and meta.user == fingerprint:
+        cache = _load_cache(folder, meta)
+        index = cache.index if cache and cache.meta else None
+        if index is not None and meta.racy:
+            index = _guarded(repo, folder / CACHE_INDEX, None, checks, meta)
         if index is not None and _looks_fresh(index, checks, known):
             return index
     user = _open_index(user_path)
     if _looks_fresh(user, checks, known):
         return user
-    rebuilt = _guarded(repo, user_path, cache, checks, None)
+    stats = cache or _load_cache(folder, meta)
+    rebuilt = _guarded(repo, user_path, stats, checks, None)
     return user if rebuilt is None else rebuilt
 
 
@@ -151,8 +154,8 @@ def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _load_cache(folder: Path, fingerprint: str) -> _Cache | None:
-    """The cache index and what its metadata says, or None if missing or unreadable."""
+def _load_cache(folder: Path, meta: _Meta | None) -> _Cache | None:
+    """The cache index, with ``meta`` if that describes it; None if missing or unreadable."""
     path = folder / CACHE_INDEX
     try:
         before = os.stat(path)
@@ -163,10 +166,7 @@ def _load_cache(folder: Path, fingerprint: str) -> _Cache | None:
         return None
     if _identity(before) != _identity(after):
         return None  # replaced while read: the next snapshot reads the new one
-    meta = _read_meta(folder / CACHE_META)
-    if meta is not None and meta.cache != trailer:
-        meta = None
-    return _Cache(index, before.st_mtime_ns, meta, meta is not None and meta.user == fingerprint)
+    return _Cache(index, before.st_mtime_ns, meta if meta and meta.cache == trailer else None)
 
 
 def _read_meta(path: Path) -> _Meta | None:
@@ -291,6 +291,8 @@ def _rebuild(
         shutil.copyfile(source, temp)
         if _identity(os.stat(source)) != _identity(before):
             return None
+        if repair is not None and _fingerprint(temp) != repair.cache:
+            return None  # another snapshot replaced the cache meanwhile
         user = repair.user if repair else _fingerprint(temp)
         copy = _open_index(temp)
         refresh = _Refresh(repo, copy, before.st_mtime_ns, cache, checks, repair)

@@ -171,6 +171,23 @@ def test_file_changed_in_the_same_second_is_hashed_again(
     assert index_sha(repo) == before
 
 
+def test_racy_entries_are_checked_again_by_the_next_snapshot(repo: Path, tmp_path: Path) -> None:
+    names = make_tree(repo, 10)
+    age_all(repo)
+    racy = repo / names[4]
+    mtime = time.time_ns() + 50_000_000  # within the tick the snapshot looks at it in
+    os.utime(racy, ns=(mtime, mtime))
+    snapshot(repo)
+    meta = cache_index(repo).with_name(CACHE_META)
+    assert json.loads(meta.read_text())["racy"] == [names[4]]
+    assert cached_stat(repo)[names[4]] == (0, 0)  # smudged: no file matches it
+    while time.time_ns() < mtime + 100_000_000:  # the file's tick is over
+        time.sleep(0.02)
+    assert snapshot(repo).tree == add_all_tree(repo, tmp_path / "oracle")
+    assert json.loads(meta.read_text())["racy"] == []
+    assert cached_stat(repo)[names[4]] == (mtime, racy.stat().st_size)
+
+
 CONCURRENT = """
 import sys
 from gitxp.git.repo import GitRepo
