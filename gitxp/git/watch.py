@@ -266,20 +266,22 @@ class TreeWatch:
                     raise
                 continue  # gone again: its parent reported that
             self._dirs[wd] = rel
+            prefix = rel + "/" if rel else ""
             for entry in entries:
                 name = entry.name
-                child = f"{rel}/{name}" if rel else name
-                if not rel and name in (".git", _RESERVED):
-                    continue
-                if name == ".git":
-                    raise _Unsure("nested repository")
-                if entry.is_dir(follow_symlinks=False):
+                if name == ".git" or (not rel and name == _RESERVED):
+                    if rel:
+                        raise _Unsure("nested repository")
+                elif entry.is_dir(follow_symlinks=False):
                     if entry.stat(follow_symlinks=False).st_dev != self._dev:
                         raise _Unsure("another device")
+                    child = prefix + name
                     if not self._ignored(child, True) or self._tracked(child, True):
                         stack.append(child)
                 elif entry.is_file(follow_symlinks=False):
-                    self._watch_file(child, entry.stat(follow_symlinks=False))
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_nlink > 1 or st.st_dev != self._dev:
+                        self._watch_file(prefix + name, st)
 
     def _watch_file(self, rel: str, st: os.stat_result | None) -> None:
         try:
