@@ -105,28 +105,42 @@ def metrics_chunks(metrics: Mapping[str, Mapping[str, Sequence[Any]]]) -> Iterat
         yield b"{}\n"
         return
     lead = "{\n  "
+    lines: list[str] = []  # short series not yet yielded, one line each
+    held = 0
     for name, series in metrics.items():
-        label = f"{lead}{json.dumps(name, ensure_ascii=False)}: "
-        lead = ",\n  "
-        columns = {key: series[key] for key in _SERIES_KEYS}
-        if len(columns["steps"]) <= _ENCODED_AT_ONCE and len(columns["values"]) <= _ENCODED_AT_ONCE:
-            line = {key: _as_list(values) for key, values in columns.items()}
-            yield (label + json.dumps(line, ensure_ascii=False)).encode()
+        label = json.dumps(name, ensure_ascii=False) + ": "
+        columns = [_as_list(series[key]) for key in _SERIES_KEYS]
+        longest = max(map(len, columns))
+        if longest <= _ENCODED_AT_ONCE:
+            lines.append(label + json.dumps(dict(zip(_SERIES_KEYS, columns, strict=True))))
+            held += longest
+            if held < _ENCODED_AT_ONCE:
+                continue
+        if lines:
+            yield (lead + ",\n  ".join(lines)).encode()
+            lead, lines, held = ",\n  ", [], 0
+        if longest <= _ENCODED_AT_ONCE:
             continue
-        prefix = label + "{"
-        for key, values in columns.items():
+        prefix = lead + label + "{"
+        lead = ",\n  "
+        for key, values in zip(_SERIES_KEYS, columns, strict=True):
             yield f'{prefix}"{key}": ['.encode()
             prefix = "], "
             for start in range(0, len(values), _ENCODED_AT_ONCE):
                 part = json.dumps(_as_list(values[start : start + _ENCODED_AT_ONCE]))
                 yield (part[1:-1] if start == 0 else ", " + part[1:-1]).encode()
         yield b"]}"
+    if lines:
+        yield (lead + ",\n  ".join(lines)).encode()
     yield b"\n}\n"
 
 
 def _as_list(values: Sequence[Any]) -> Any:
-    """What ``json.dumps`` takes for ``values``: an array as a list, anything else as is."""
-    return values.tolist() if isinstance(values, array) else values
+    """``values`` as ``json.dumps`` takes them: a short array as a list; a long array
+    stays an array, sliced into lists by :func:`metrics_chunks`."""
+    if type(values) is array and len(values) <= _ENCODED_AT_ONCE:
+        return values.tolist()
+    return values
 
 
 def dump_yaml(data: Any) -> bytes:

@@ -59,3 +59,41 @@ def test_records_whose_name_line_is_missing_are_skipped(tmp_path: Path) -> None:
             "timestamps": MetricsReader(tmp_path).update()["kept"]["timestamps"],
         }
     }
+
+
+def _logged_in_order(tmp_path: Path, rounds: list[list[str]]) -> None:
+    """Each round of names logged (value: the running count), read back after each round:
+    every name's values in the order logged, names in the order first logged."""
+    writer = MetricWriter(tmp_path)
+    reader = MetricsReader(tmp_path)
+    expected: dict[str, list[int]] = {}
+    count = 0
+    for names in rounds:
+        for name in names:
+            writer.log(name, count)
+            expected.setdefault(name, []).append(count)
+            count += 1
+        got = reader.update()
+        assert list(got) == list(expected)
+        assert {n: s["values"] for n, s in got.items()} == expected
+        assert {n: s["steps"] for n, s in got.items()} == {
+            n: list(range(len(v))) for n, v in expected.items()
+        }
+        fresh, _ = MetricsReader(tmp_path).read({})
+        assert {n: list(s["values"]) for n, s in fresh.items()} == expected
+    writer.close()
+
+
+def test_names_logged_in_the_same_order_every_step(tmp_path: Path) -> None:
+    # The second read starts in the middle of a step: its period begins with "b".
+    _logged_in_order(tmp_path, [["a", "b", "c"] * 3 + ["a"], ["b", "c", "a"] * 4, ["d", "e"] * 3])
+
+
+def test_names_logged_in_no_fixed_order(tmp_path: Path) -> None:
+    import random
+
+    shuffled = [f"m{i % 7}" for i in range(500)]
+    random.Random(16).shuffle(shuffled)
+    nearly = ["a", "b", "c"] * 5
+    nearly.insert(7, "b")  # periodic but for one record
+    _logged_in_order(tmp_path, [nearly, ["a", "b", "b"] * 4, shuffled, ["z"] * 3])
