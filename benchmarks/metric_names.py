@@ -1,35 +1,56 @@
 """Reading a run's metrics back when they are spread over many names, in one run.
 
-    python benchmarks/metric_names.py [--values 100000] [--names 10,1000,10000] [--repeat 5]
+    python benchmarks/metric_names.py [--values 100000] [--names 10,1000,10000] [--repeat 7]
+                                      [--shuffled]
 
 ``--values`` scalars are logged round-robin under each count of names through the spool
-(what ``gitxp.log_scalar`` does), then read back whole by :class:`MetricsReader` (what the
-recorder does at the end of a run and a reader of a running run does). The baseline is
-what a Sacred FileStorageObserver folder costs to read for the same data: ``json.load`` of
-its ``metrics.json``. Medians of ``--repeat`` reads, with min–max. Nothing asserts.
+(what ``gitxp.log_scalar`` does; ``--shuffled``: in a random order), then, in turns
+(A, B, A, B …):
+
+- read: read back whole by ``MetricsReader.update`` as lists (what a reader of a running
+  run gets), against ``json.load`` of a Sacred FileStorageObserver ``metrics.json`` of the
+  same data;
+- record: the recorder's pass at the end of a run, the spool read (``MetricsReader.read``)
+  and written out as ``metrics.json`` bytes, against Sacred's
+  ``FileStorageObserver.log_metrics`` of the same series, held in memory as Sacred holds
+  them, into an empty run folder (when Sacred is installed).
+
+Medians of ``--repeat`` passes, with min–max, and the ratios. Nothing asserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import importlib.util
 import json
+import random
 import statistics
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
+from gitxp.store import record
 from gitxp.store.metricfile import MetricsReader
 from gitxp.store.spool import Spool
 
 
-def log_round_robin(root: Path, values: int, count: int) -> tuple[Path, Path]:
+def log_round_robin(
+    root: Path, values: int, count: int, shuffled: bool = False
+) -> tuple[Path, Path]:
     """``values`` scalars logged round-robin under ``count`` names through a spool in
-    ``root``; returns the spool's metrics folder and a Sacred folder's ``metrics.json``
-    holding the same data."""
+    ``root`` (``shuffled``: the same names, as many times each, in a random order);
+    returns the spool's metrics folder and a Sacred folder's ``metrics.json`` holding
+    the same data."""
     spool = Spool.create(root / "spool")
     names = [f"layer{i}.grad_norm" for i in range(count)]
-    for i in range(values):
-        spool.log_scalar(names[i % count], float(i))
+    order = [names[i % count] for i in range(values)]
+    if shuffled:
+        random.Random(16).shuffle(order)
+    for i, name in enumerate(order):
+        spool.log_scalar(name, float(i))
     spool.close()
     folder = spool.path / "metrics"
     sacred = root / "metrics.json"
@@ -38,8 +59,13 @@ def log_round_robin(root: Path, values: int, count: int) -> tuple[Path, Path]:
 
 
 def read_gitxp(folder: Path) -> object:
-    """A spool's metrics read back whole, as the recorder does at the end of a run."""
+    """A spool's metrics read back whole, as lists (what a reader of a running run gets)."""
     return MetricsReader(folder).update()
+
+
+def record_gitxp(folder: Path) -> int:
+    """The recorder's pass at the end of a run: the spool into arrays, then metrics.json."""
+    return sum(map(len, record.metrics_chunks(MetricsReader(folder).read({})[0])))
 
 
 def read_sacred(path: Path) -> object:
@@ -47,33 +73,83 @@ def read_sacred(path: Path) -> object:
     return json.loads(path.read_text())
 
 
-def timed(action: object, repeat: int) -> list[float]:
-    times = []
+def take_turns(actions: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    """Each action timed ``repeat`` times, in turns: A, B, C, A, B, C …"""
+    times: dict[str, list[float]] = {name: [] for name in actions}
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - start)
     return times
+
+
+def sacred_writer(root: Path, series: dict[str, dict[str, list[float]]]) -> Callable[[], object]:
+    """Sacred's observer writing ``series`` (timestamps as the datetimes it holds) into an
+    empty run folder under ``root``; None without Sacred."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Sacred 0.8 imports pkg_resources
+        from sacred.observers.file_storage import FileStorageObserver
+    observer = FileStorageObserver(root / "sacred_runs")
+    observer.dir = str(root)
+    stamp = datetime.datetime.now()
+    held = {
+        name: {"steps": s["steps"], "values": s["values"], "timestamps": [stamp] * len(s["steps"])}
+        for name, s in series.items()
+    }
+
+    def write() -> None:
+        (root / "metrics.json").unlink(missing_ok=True)
+        observer.log_metrics(held, {})
+
+    return write
+
+
+def spread(times: list[float]) -> str:
+    ms = [t * 1000 for t in times]
+    return f"{statistics.median(ms):7.1f} ms ({min(ms):.1f}–{max(ms):.1f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--values", type=int, default=100_000)
     parser.add_argument("--names", default="10,1000,10000")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--shuffled", action="store_true", help="names in a random order, not round-robin"
+    )
     opts = parser.parse_args()
-    print(f"reading {opts.values:,} values back (median of {opts.repeat}, min–max)")
+    with_sacred = importlib.util.find_spec("sacred") is not None
+    print(
+        f"python benchmarks/metric_names.py --values {opts.values} --names {opts.names} "
+        f"--repeat {opts.repeat}" + (" --shuffled" if opts.shuffled else "")
+    )
+    print(f"{opts.values:,} values, median of {opts.repeat} passes in turns (min–max)")
     for count in [int(n) for n in opts.names.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
-            folder, sacred = log_round_robin(Path(tmp), opts.values, count)
-            ours = timed(lambda folder=folder: read_gitxp(folder), opts.repeat)
-            theirs = timed(lambda path=sacred: read_sacred(path), opts.repeat)
-        mine, base = statistics.median(ours), statistics.median(theirs)
+            folder, sacred = log_round_robin(Path(tmp), opts.values, count, opts.shuffled)
+            actions = {
+                "read": lambda f=folder: read_gitxp(f),
+                "sacred read": lambda p=sacred: read_sacred(p),
+                "record": lambda f=folder: record_gitxp(f),
+            }
+            if with_sacred:
+                writer = Path(tmp) / "sacred_run"
+                writer.mkdir()
+                actions["sacred write"] = sacred_writer(writer, json.loads(sacred.read_text()))
+            times = take_turns(actions, opts.repeat)
+        med = {name: statistics.median(t) for name, t in times.items()}
         print(
-            f"  {count:>6} names  gitxp {mine * 1000:8.1f} ms ({min(ours) * 1000:.1f}–"
-            f"{max(ours) * 1000:.1f})   Sacred folder {base * 1000:7.1f} ms "
-            f"({min(theirs) * 1000:.1f}–{max(theirs) * 1000:.1f})   {mine / base:5.2f}x"
+            f"  {count:>6} names  read: gitxp {spread(times['read'])}  Sacred folder "
+            f"{spread(times['sacred read'])}  {med['read'] / med['sacred read']:5.2f}x"
         )
+        if with_sacred:
+            print(
+                f"  {'':>6}        record: gitxp {spread(times['record'])}  Sacred observer "
+                f"{spread(times['sacred write'])}  {med['record'] / med['sacred write']:5.2f}x"
+            )
+        else:
+            print(f"  {'':>6}        record: gitxp {spread(times['record'])}")
 
 
 if __name__ == "__main__":
