@@ -140,6 +140,11 @@ class TreeWatch:
         return cls(repo, libc, limit)
 
     @property
+    def watches(self) -> int:
+        """How many inotify watches this watch holds now."""
+        return len(self._dirs) + len(self._files) + len(self._git)
+
+    @property
     def active(self) -> bool:
         """False once watching stopped (every snapshot is then full)."""
         return self._fd >= 0 or self._rebuild
@@ -234,7 +239,7 @@ class TreeWatch:
         self._watch_tree("")
 
     def _add(self, path: Path, mask: int) -> int:
-        if self._limit and len(self._dirs) + len(self._files) + len(self._git) >= self._limit:
+        if self._limit and self.watches >= self._limit:
             raise _Unsure("watch limit")
         wd = int(self._libc.inotify_add_watch(self._fd, os.fsencode(path), mask))
         if wd < 0:

@@ -177,6 +177,21 @@ def test_what_cannot_be_watched_is_never_quiet(
     assert watch is not None and not watch.arm() and not watch.quiet()
 
 
+def test_a_watch_limit_reached_later_means_full_snapshots_from_then_on(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch = armed(tree)
+    fdinfo = Path(f"/proc/self/fdinfo/{watch._fd}").read_text()
+    assert fdinfo.count("inotify wd:") == watch.watches  # what the kernel holds
+    monkeypatch.setenv(WATCH_ENV, str(watch.watches))
+    watch = armed(tree)  # exactly at the limit
+    (tree / "more").mkdir()
+    assert not watch.quiet()
+    assert not watch.arm()  # the new folder would be one watch too many
+    (tree / "more" / "x.txt").write_text("x\n")
+    assert not watch.quiet() and not watch.arm()
+
+
 def test_a_forked_child_never_reads_the_parents_queue(tree: Path) -> None:
     watch = armed(tree)
     reader, writer = os.pipe()
