@@ -1,13 +1,14 @@
 """Tee a program's output to the terminal and to a log file, live and byte for byte.
 
-:func:`run_command` runs a child process; :class:`FdTee` captures the running Python
+:mod:`gitxp.supervise.child` runs a child process with the channels and copying of this
+module; :class:`FdTee` captures the running Python
 process itself (``python train.py`` using the Experiment API), including C extensions and
 child processes. Modes: ``"no"`` (nothing captured, fds inherited), ``"fd"`` (fds 1 and 2
 replaced by pipes or pseudo-terminals and copied) and ``"sys"``, which only :class:`FdTee`
 distinguishes (it wraps ``sys.stdout``/``sys.stderr``); for a child process it is ``"fd"``.
 
 Each of fds 1 and 2 that is a TTY is replaced by a pty (else by a pipe), so colour-aware
-programs keep colours and progress bars fit the window (its size is copied; run_command also
+programs keep colours and progress bars fit the window (its size is copied; for a child it also
 follows SIGWINCH). When fds 1 and 2 are the same terminal, both get *one* shared pty: the
 interleaving is exactly what the terminal would show, and it is all copied to fd 1. Separate
 streams are polled together, so their relative order is kept to within one read. The pty
@@ -28,48 +29,23 @@ import fcntl
 import os
 import select
 import selectors
-import signal
-import subprocess
 import sys
 import termios
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
 from gitxp.errors import UsageError
-from gitxp.supervise.signals import Forwarder, terminal_delivers_sigint
 
-__all__ = ["MODES", "ChildResult", "CommandStartError", "FdTee", "run_command"]
+__all__ = ["MODES", "FdTee"]
 
 MODES = ("no", "sys", "fd")
 _CHUNK = 65536
 _DRAIN_IDLE = 0.2
 _DRAIN_MAX = 5.0
 _POLL = 0.05  # child-exit polling interval when pidfd_open is unavailable
-
-
-@dataclass(frozen=True)
-class ChildResult:
-    """How a child ended: ``returncode`` is ``128 + signum`` when a signal killed it."""
-
-    returncode: int
-    signal: int | None
-    interrupted: bool
-
-
-class CommandStartError(UsageError, OSError):
-    """The command could not be started (not found, not executable, bad cwd).
-
-    Both a :class:`UsageError` (one-line message) and an :class:`OSError` carrying the
-    cause's ``errno``/``strerror``/``filename``, so callers may catch either.
-    """
-
-    def __init__(self, message: str, cause: OSError) -> None:
-        super().__init__(message)
-        self.errno, self.strerror, self.filename = cause.errno, cause.strerror, cause.filename
 
 
 def _check_mode(mode: str) -> None:
@@ -228,143 +204,6 @@ def _pump(
                 done_at = time.monotonic()
     finally:
         sel.close()
-
-
-def run_command(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    log_path: Path,
-    mode: str = "fd",
-    keep_fds: Sequence[int] = (),
-) -> ChildResult:
-    """Run ``argv`` with stdin inherited, teeing its stdout/stderr live to ours and the log.
-
-    Signals reach the child once. When gitxp's process group is a terminal's foreground
-    group, the child stays in it, so a terminal Ctrl-C reaches it directly (and is not
-    forwarded again). Otherwise (no terminal: process managers, schedulers, ``&``) the
-    child gets a process group of its own, and every SIGINT/SIGTERM gitxp receives, sent
-    to gitxp alone or to its whole group, is forwarded to the child exactly once; a
-    script that catches KeyboardInterrupt to save a checkpoint is never interrupted in
-    its handler by a second copy. ``interrupted`` is true when gitxp got either signal.
-    ``keep_fds`` stay open in the child (the spool's lock). Returns once the child has
-    exited and its output is drained.
-    """
-    _check_mode(mode)
-    if isinstance(argv, (str, bytes)):
-        raise UsageError("the command must be a list of arguments, not one string")
-    args = [os.fspath(a) for a in argv]
-    if not args:
-        raise UsageError("no command given to run")
-    _flush_std()
-    if mode != "no":
-        _fill_closed_std_fds()
-    log_fd = _open_log(log_path) if mode != "no" else None
-    chans: _Channels | None = None
-    fwd: Forwarder | None = None
-    proc: subprocess.Popen[bytes] | None = None
-    own_group = not terminal_delivers_sigint()
-    pump: int | None = None
-    try:
-        chans = _Channels() if mode != "no" else None
-        fwd = Forwarder(chans.resize if chans is not None and chans.masters else None, own_group)
-        proc = _spawn(args, env, cwd, chans, keep_fds, own_group)
-        fwd.started(proc)
-        if chans is not None:
-            pump = _fork_pump(chans, log_fd, proc.pid, own_group)
-        returncode = proc.wait()
-        if pump is not None:
-            _wait_pid(pump)
-            pump = None
-        interrupted = fwd.interrupted
-    except BaseException:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if pump is not None:
-            _wait_pid(pump)
-        raise
-    finally:
-        if fwd is not None:
-            fwd.restore()
-        if chans is not None:
-            chans.close_all()
-        _close(log_fd)
-    if returncode < 0:
-        return ChildResult(128 - returncode, -returncode, interrupted)
-    return ChildResult(returncode, None, interrupted)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
-
-
-def _fork_pump(chans: _Channels, log_fd: int | None, child: int, own_group: bool) -> int:
-    """Copy the child's output in a helper process that outlives a killed gitxp.
-
-    The helper ignores the signals that stop a run (it ends when the output does), joins
-    the child's process group when the child has one, and holds the spool's lock like
-    the child. gitxp keeps only the pty masters (to pass on window sizes).
-    """
-    _flush_std()
-    pid = os.fork()
-    if pid == 0:  # the helper: nothing but system calls until _exit
-        try:
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_IGN)
-            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
-            if own_group:
-                with contextlib.suppress(OSError):
-                    os.setpgid(0, child)
-            pidfd = None
-            with contextlib.suppress(AttributeError, OSError):
-                pidfd = os.pidfd_open(child)  # readable when the child exits
-            poll = None if pidfd is not None else (lambda: not _alive(child))
-            _pump(chans.links, log_fd, 2, pidfd, poll)
-        finally:
-            os._exit(0)
-    masters = {master for master, _ in chans.masters}
-    _close(*(read_end for read_end, _ in chans.links if read_end not in masters))
-    chans.links = [(read_end, target) for read_end, target in chans.links if read_end in masters]
-    return pid
-
-
-def _wait_pid(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
-def _spawn(
-    args: list[str],
-    env: Mapping[str, str],
-    cwd: str,
-    chans: _Channels | None,
-    keep_fds: Sequence[int] = (),
-    own_group: bool = False,
-) -> subprocess.Popen[bytes]:
-    out, err = (chans.producer[1], chans.producer[2]) if chans is not None else (None, None)
-    try:
-        return subprocess.Popen(
-            args,
-            env=dict(env),
-            cwd=cwd,
-            stdout=out,
-            stderr=err,
-            pass_fds=tuple(keep_fds),
-            process_group=0 if own_group else None,
-        )
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename not in (None, args[0]) else ""
-        raise CommandStartError(f"cannot run {args[0]!r}: {exc.strerror}{where}", exc) from None
-    finally:
-        if chans is not None:
-            chans.close_producers()  # the child has its copies
 
 
 class _Tee:

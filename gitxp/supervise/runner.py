@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -16,14 +17,15 @@ from gitxp.configuration.withargs import parse_with_args, split_with
 from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo
 from gitxp.git.snapshot import Snapshot
-from gitxp.machine.lock import env_lock, parse_env_lock
+from gitxp.machine.lock import env_lock, parse_env_lock, python_version_of_lock
 from gitxp.machine.python import Interpreter, api_path, user_python
 from gitxp.share.hooks import finish_hooks, start_hooks
 from gitxp.store.recorder import DEFAULT_BEAT_INTERVAL, Recorder, RunSpec
 from gitxp.store.spool import CONFIG_ENV, RUN_ID_ENV, SPOOL_ENV
-from gitxp.supervise.capture import run_command
+from gitxp.supervise.child import Child
 
 WITH_ENV = "GITXP_WITH"
+PARENT_ENV = "GITXP_ARGPARSE_PARENT"  # read by startup/sitecustomize.py
 # A child killed by one of these was stopped (Ctrl-C, scancel, docker stop): INTERRUPTED.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CAPTURE_MODES = ("no", "sys", "fd")
@@ -74,6 +76,7 @@ class Launch:
     python: str
     experiment: str
     chosen_by: str = "--python"
+    script: bool = False  # a .py script run by ``python`` (not a command)
 
 
 def plan(args: list[str], options: RunOptions) -> Launch:
@@ -107,7 +110,7 @@ def plan(args: list[str], options: RunOptions) -> Launch:
         chosen = user_python(options.python)
         argv = [chosen.path, program, *before[1:]]
         return Launch(
-            argv, tokens, config, named, chosen.path, Path(program).stem, chosen.chosen_by
+            argv, tokens, config, named, chosen.path, Path(program).stem, chosen.chosen_by, True
         )
     if shutil.which(program) is None and not (here / program).is_file():
         raise UsageError(f"{program}: command not found; check its name or PATH")
@@ -132,7 +135,7 @@ def argparse_hook_env(env: dict[str, str]) -> dict[str, str]:
     if env.get("GITXP_ARGPARSE") == "0":
         return {}
     path = os.pathsep.join(p for p in (str(STARTUP_DIR), env.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path, "GITXP_ARGPARSE_PARENT": str(os.getpid())}
+    return {"PYTHONPATH": path, PARENT_ENV: str(os.getpid())}
 
 
 def check_named(script: Path, named: list[str]) -> None:
@@ -220,25 +223,34 @@ def run(
         queued.close_queued()
         print(f"gitxp: queued run {queued.run_id} ({queued.ref})", file=sys.stderr, flush=True)
         return 0
-    claimed = recorder is not None
-    if recorder is None:
-        recorder = Recorder.start(repo, spec)
-    else:
-        recorder.meta["run"]["command"] = spec.command
-    for use, source, dest in inputs:
-        shutil.copyfile(source, dest)
-        recorder.spool.event("use", **use)
-    hook_ctx = start_hooks(repo, recorder, spec.command)
     env = {**os.environ, **options.env}
-    env[SPOOL_ENV] = str(recorder.spool.path)
-    env[RUN_ID_ENV] = recorder.run_id
     env[CONFIG_ENV] = json.dumps(launch.config)
     env[WITH_ENV] = json.dumps(launch.with_tokens)
+    env.pop(SPOOL_ENV, None)  # an outer run's: the run's own come at the start
+    env.pop(RUN_ID_ENV, None)
     env.update(argparse_hook_env(env))
+    if api is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(api)) if p)
+    cwd = options.cwd or os.getcwd()
+    child = start_early(launch, options, env, lock)
+    try:
+        claimed = recorder is not None
+        if recorder is None:
+            recorder = Recorder.start(repo, spec)
+        else:
+            recorder.meta["run"]["command"] = spec.command
+        for use, source, dest in inputs:
+            shutil.copyfile(source, dest)
+            recorder.spool.event("use", **use)
+        hook_ctx = start_hooks(repo, recorder, spec.command)
+    except BaseException:
+        if child is not None:
+            child.abandon()
+        raise
+    run_env = {SPOOL_ENV: str(recorder.spool.path), RUN_ID_ENV: recorder.run_id}
     print(f"gitxp: run {recorder.run_id} ({recorder.ref})", file=sys.stderr, flush=True)
     print(f"gitxp: python {launch.python} ({launch.chosen_by})", file=sys.stderr, flush=True)
     if api is not None:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(api)) if p)
         print(
             f"gitxp: gitxp is not installed for that python; its in-script API comes from "
             f"this gitxp ('{launch.python} -m pip install gitxp' would install it there)",
@@ -250,14 +262,16 @@ def run(
         print(recorder.warning, file=sys.stderr, flush=True)
     recorder.start_heartbeat(options.beat_interval)
     try:
-        result = run_command(
-            launch.argv,
-            env=env,
-            cwd=options.cwd or os.getcwd(),
-            log_path=recorder.spool.output_path,
-            mode=options.capture,
-            keep_fds=[fd] if (fd := recorder.lock_fd) is not None else [],
-        )
+        if child is None:
+            child = Child(
+                launch.argv,
+                env={**env, **run_env},
+                cwd=cwd,
+                log_path=recorder.spool.output_path,
+                mode=options.capture,
+                keep_fds=[fd] if (fd := recorder.lock_fd) is not None else [],
+            )
+        result = child.release(recorder.spool.output_path, run_env)
     except OSError as err:
         recorder.finish("FAILED", exit_code=127, fail_trace=f"could not start: {err}")
         raise UsageError(f"could not start {launch.argv[0]}: {err.strerror}") from None
@@ -285,6 +299,33 @@ def run(
     if commit is not None:
         finish_hooks(repo, hook_ctx, status, result.returncode, commit, options.push)
     return result.returncode
+
+
+def start_early(
+    launch: Launch, options: RunOptions, env: dict[str, str], lock: str
+) -> Child | None:
+    """The script's interpreter started now, held at its gate (:mod:`gitxp.supervise.child`)
+    while the run is recorded; None when it must wait for the record instead.
+
+    Only a ``.py`` script whose interpreter is a program (not a wrapper script such as a
+    pyenv shim, which might not pass the gate on), of Python 3.8 or later (gitxp's
+    ``sitecustomize`` must run there), with output captured (the helper that copies it
+    holds the run's lock for the program) and the ``sitecustomize`` on its path.
+    """
+    if not launch.script or options.capture == "no" or PARENT_ENV not in env:
+        return None
+    version = tuple(int(p) for p in re.findall(r"\d+", python_version_of_lock(lock) or "")[:2])
+    if version < (3, 8):
+        return None
+    try:
+        with open(launch.python, "rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                return None
+        return Child(
+            launch.argv, env=env, cwd=options.cwd or os.getcwd(), mode=options.capture, gated=True
+        )
+    except OSError:
+        return None  # started after the record, where a failure to start is recorded
 
 
 def take_input(repo: GitRepo, text: str, cwd: Path) -> tuple[dict[str, Any], Path, Path]:

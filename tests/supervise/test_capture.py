@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from gitxp.errors import GitxpError, UsageError
-from gitxp.supervise.capture import ChildResult, CommandStartError, FdTee, run_command
+from gitxp.supervise.capture import FdTee
+from gitxp.supervise.child import ChildResult, CommandStartError, run_command
 
 PY = sys.executable
 
@@ -197,7 +198,7 @@ def test_background_grandchild_does_not_block_return(tmp_path: Path) -> None:
 PARENT = """
     import os, signal, sys
     from pathlib import Path
-    from gitxp.supervise.capture import run_command
+    from gitxp.supervise.child import run_command
     CHILD = '''
     import signal, sys, time
     count = 0
@@ -293,7 +294,7 @@ def test_pty_keeps_colours_and_window_size(tmp_path: Path) -> None:
     code = f"""
         import os, sys, fcntl, termios, struct
         from pathlib import Path
-        from gitxp.supervise.capture import run_command
+        from gitxp.supervise.child import run_command
         fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
         child = ("import os, shutil, sys; c = shutil.get_terminal_size(); "
                  "colour = '\\x1b[32m' if sys.stdout.isatty() else ''; "
@@ -440,7 +441,7 @@ def test_run_command_with_closed_stdout(tmp_path: Path) -> None:
     code = f"""
         import os, sys
         from pathlib import Path
-        from gitxp.supervise.capture import run_command
+        from gitxp.supervise.child import run_command
         os.close(1)
         r = run_command([sys.executable, "-c", "print('child output')"], env=dict(os.environ),
                         cwd=".", log_path=Path({str(log)!r}))

@@ -6,6 +6,9 @@ the folder is taken off ``PYTHONPATH`` here), ``ArgumentParser.parse_known_args`
 ``parse_args`` calls) is wrapped: the namespace of the outermost call is recorded as the
 run's config, over the ``with`` values (the namespace is what the script uses). A
 ``sitecustomize`` the environment had is then imported as usual.
+
+Started early (``GITXP_GATE_FD``), it first waits at its gate until ``gitxp run`` has
+written the snapshot commit: see :mod:`gitxp.supervise.child`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 PARENT_ENV = "GITXP_ARGPARSE_PARENT"
+GATE_ENV = "GITXP_GATE_FD"  # see gitxp/supervise/child.py
+GATE_OPEN = b"go\0"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -96,6 +101,32 @@ def _record(namespace: Any) -> None:
         print(f"gitxp: the argparse values were not recorded: {err}", file=sys.stderr)
 
 
+def _wait_at_gate(fd: int) -> None:
+    """Wait until ``gitxp run`` has recorded the run's start, then take the run's variables.
+
+    Nothing of the user's runs before this returns (the environment's own ``sitecustomize``,
+    the script). A gate closed without the go (the run was not recorded, ``gitxp run`` was
+    interrupted or killed) ends the process here.
+    """
+    chunks: list[bytes] = []
+    try:
+        while not b"".join(chunks[-2:]).endswith(b"\0\0"):  # the end of the message
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            chunks.append(data)
+        os.close(fd)
+    except BaseException:  # Ctrl-C while waiting, or no gate after all: never run unrecorded
+        os._exit(1)
+    message = b"".join(chunks)
+    if not message.startswith(GATE_OPEN) or not message.endswith(b"\0\0"):
+        os._exit(1)
+    for entry in message[len(GATE_OPEN) :].split(b"\0"):
+        key, sep, value = entry.decode("utf-8", "surrogateescape").partition("=")
+        if sep:
+            os.environ[key] = value
+
+
 def _chain() -> None:
     """Import the ``sitecustomize`` this one hides, if there is one."""
     this = sys.modules.pop(__name__, None)
@@ -118,6 +149,9 @@ def _start() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(rest)
     else:
         os.environ.pop("PYTHONPATH", None)
+    gate = os.environ.pop(GATE_ENV, "")
+    if gate:
+        _wait_at_gate(int(gate) if gate.isdigit() else -1)
     if os.environ.pop(PARENT_ENV, "") == str(os.getppid()):
         if "argparse" in sys.modules:
             _hook_argparse(sys.modules["argparse"])
