@@ -3,7 +3,7 @@
     python benchmarks/startup.py [--files 5000] [--passes 15] [--runs 100] [--no-bytecode]
 
 1. A trivial script (``print('hello')``) in a repository of ``--files`` files with a few
-   edits and new files: plain ``python trivial.py``, ``gitxp run trivial.py`` and the
+   edits and new files, its index refreshed (the stat cache valid): plain ``python trivial.py``, ``gitxp run trivial.py`` and the
    same script as a Sacred experiment with ``-F`` (a FileStorageObserver; needs the
    ``bench`` extra), one of each per pass, in turn. The project's virtual environment is
    the active one, so ``gitxp run`` starts the same interpreter as plain python.
@@ -103,6 +103,8 @@ def trivial_run(root: Path, files: int, passes: int, env: dict[str, str]) -> Non
     repo = make_repo(root, files)
     py = sys.executable
     run = runner(env, repo)
+    time.sleep(1.1)  # then no index entry is racily clean: the stat cache is valid
+    run("git", "update-index", "-q", "--refresh")()
     cases = {
         "python trivial.py": run(py, "trivial.py"),
         "gitxp run trivial.py": run(py, "-m", "gitxp", "run", "-b", "0", "trivial.py"),
