@@ -3,10 +3,11 @@
     python benchmarks/startup.py [--files 5000] [--passes 15] [--runs 100] [--no-bytecode]
 
 1. A trivial script (``print('hello')``) in a repository of ``--files`` files with a few
-   edits and new files, its index refreshed (the stat cache valid): plain ``python trivial.py``, ``gitxp run trivial.py`` and the
-   same script as a Sacred experiment with ``-F`` (a FileStorageObserver; needs the
-   ``bench`` extra), one of each per pass, in turn. The project's virtual environment is
-   the active one, so ``gitxp run`` starts the same interpreter as plain python.
+   edits and new files, its index refreshed (the stat cache valid): plain
+   ``python trivial.py``, ``gitxp run trivial.py`` and the same script as a Sacred
+   experiment with ``-F`` (a FileStorageObserver; needs the ``bench`` extra), one of each
+   per pass, in turn. The project's virtual environment is the active one, so
+   ``gitxp run`` starts the same interpreter as plain python.
 2. A push with nothing new to send (``--runs`` runs, all on the remote already):
    ``gitxp push -q URL`` against ``git push -q URL 'refs/gitxp/runs/*:refs/gitxp/runs/*'``,
    to a local path and through ``git daemon`` on 127.0.0.1, in turn.
