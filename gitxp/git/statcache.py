@@ -109,15 +109,15 @@ def working_index(repo: GitRepo) -> pygit2.Index:
         cache = _load_cache(folder, meta)
         index = cache.index if cache and cache.meta else None
         if index is not None and meta.racy:
-            index = _guarded(repo, folder / CACHE_INDEX, None, checks, meta)
+            repaired = _guarded(repo, folder / CACHE_INDEX, None, checks, meta)
+            index, known = repaired if repaired else (None, known)
         if index is not None and _looks_fresh(index, checks, known):
             return index
     user = _open_index(user_path)
     if _looks_fresh(user, checks, known):
         return user
-    stats = cache or _load_cache(folder, meta)
-    rebuilt = _guarded(repo, user_path, stats, checks, None)
-    return user if rebuilt is None else rebuilt
+    rebuilt = _guarded(repo, user_path, cache or _load_cache(folder, meta), checks, None)
+    return user if rebuilt is None else rebuilt[0]
 
 
 def _open_index(path: Path) -> pygit2.Index:
@@ -248,8 +248,8 @@ def _looks_fresh(index: pygit2.Index, checks: _Checks, modified: dict[str, list[
     step = max(1, count // SAMPLE)
     for position in range(random.randrange(step) if count else 0, count, step):
         entry = C.git_index_get_byindex(index._index, position)
-        if entry.mode == FileMode.COMMIT:
-            continue
+        if entry.mode == FileMode.COMMIT or _smudged(entry):
+            continue  # smudged: racy, libgit2 hashes it
         path = ffi.string(entry.path)
         try:
             st = os.lstat(checks.workdir + path)
@@ -265,7 +265,7 @@ def _looks_fresh(index: pygit2.Index, checks: _Checks, modified: dict[str, list[
 
 def _guarded(
     repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
-) -> pygit2.Index | None:
+) -> tuple[pygit2.Index, dict[str, list[int]]] | None:
     """:func:`_rebuild`, or None where the git dir cannot take the cache (read-only)."""
     try:
         return _rebuild(repo, source, cache, checks, repair)
@@ -275,13 +275,13 @@ def _guarded(
 
 def _rebuild(
     repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
-) -> pygit2.Index | None:
+) -> tuple[pygit2.Index, dict[str, list[int]]] | None:
     """Refresh a private copy of the index file ``source``, publish it as the cache and
-    return it. ``repair``: ``source`` is the cache, and only its racy entries are checked
-    again; else ``source`` is the user's index, every entry is checked (with ``cache``'s
-    stat data where it holds the same content), and None is returned when the index has
-    entries the cache does not hold (conflicts, assume-unchanged, skip-worktree,
-    intent-to-add) or changed while it was copied."""
+    return it with the files found modified. ``repair``: ``source`` is the cache, and
+    only its racy entries are checked again; else ``source`` is the user's index, every
+    entry is checked (with ``cache``'s stat data where it holds the same content), and
+    None is returned when the index has entries the cache does not hold (conflicts,
+    assume-unchanged, skip-worktree, intent-to-add) or changed while it was copied."""
     folder = cache_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
@@ -307,7 +307,7 @@ def _rebuild(
         meta = _Meta(user, _fingerprint(temp), refresh.racy, refresh.modified)
         os.replace(temp, folder / CACHE_INDEX)
         _write_meta(folder, meta)
-        return published
+        return published, meta.modified
     finally:
         temp.unlink(missing_ok=True)
 
@@ -400,6 +400,11 @@ def _vouches(entry: Any, key: StatKey) -> bool:
     """Whether matching stat data may stand for the entry's content: not when smudged
     (size 0, as git and gitxp mark racy entries, with content that is not empty)."""
     return key[5] != 0 or _entry_id(entry) == _EMPTY_BLOB
+
+
+def _smudged(entry: Any) -> bool:
+    """Whether gitxp smudged ``entry`` (see :func:`_set_stat`)."""
+    return entry.file_size == 0 and entry.mtime.seconds == 0 and entry.mtime.nanoseconds == 0
 
 
 def _set_stat(entry: Any, st: os.stat_result, smudge: bool) -> None:
