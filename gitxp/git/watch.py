@@ -344,10 +344,11 @@ class TreeWatch:
         if mask & _OVERFLOW:
             self.overflows += 1
             self._changed = self._rebuild = True
-        elif wd in self._git:
-            if mask & (_SELF | _IGNORED) or name in self._git[wd]:
-                self._changed = self._rebuild = True
-        elif wd in self._files:
+            return
+        names = self._git.get(wd)  # a folder can be both (a repository in the home folder)
+        if names is not None and (mask & (_SELF | _IGNORED) or name in names):
+            self._changed = self._rebuild = True
+        if wd in self._files:
             if mask & _IGNORED:
                 del self._files[wd]
             elif self._relevant(self._files[wd], False):

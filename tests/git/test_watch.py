@@ -137,6 +137,18 @@ def test_a_global_git_config_change_ends_the_quiet(tree: Path) -> None:
     assert not watch.quiet()
 
 
+def test_a_repository_in_the_home_folder_is_watched_as_a_tree_too(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tree))  # ~/.gitconfig's folder is the top of the tree
+    watch = armed(tree)
+    (tree / "README.md").write_text("edited in the home folder\n")
+    assert not watch.quiet()
+    assert watch.arm() and watch.quiet()
+    (tree / ".gitconfig").write_text("[core]\n\tfileMode = false\n")
+    assert not watch.quiet()
+
+
 def test_a_queue_overflow_means_a_full_snapshot_then_watching_again(
     tree: Path, tmp_path: Path
 ) -> None:
