@@ -134,12 +134,15 @@ def make_git_runs(path: Path, count: int, seed: int = 0) -> float:
     return time.perf_counter() - began
 
 
-def write_runs(repo: GitRepo, count: int, seed: int = 0, start: float | None = None) -> list[str]:
+def write_runs(
+    repo: GitRepo, count: int, seed: int = 0, start: float | None = None, summaries: bool = True
+) -> list[str]:
     """Write ``count`` finished runs into ``repo`` as the Recorder would; returns their ids.
 
     Each run is a snapshot commit (run.json RUNNING, config, env lock, host facts) on a
-    shared base commit, then a record commit (final run.json, metrics, output) that its
-    ref ``refs/gitxp/runs/<id>`` points at.
+    shared base commit, then a record commit (final run.json with its metrics summary,
+    metrics, output) that its ref ``refs/gitxp/runs/<id>`` points at. ``summaries=False``
+    leaves the summary out, as gitxp wrote runs before it had them.
     """
     base = repo.write_commit(
         repo.write_tree(
@@ -172,6 +175,8 @@ def write_runs(repo: GitRepo, count: int, seed: int = 0, start: float | None = N
         snap_tree = repo.write_tree({record.RECORD_DIR: snap_files}, base=source)
         snap = repo.write_commit(snap_tree, [base], record.commit_message(snap_info))
         info = run_info(run_id, data, base, final=True)
+        if summaries:
+            info["metrics_summary"] = record.summarize_metrics(data["metrics"])
         final_files = {
             **snap_files,
             "run.json": record.dump_json(info),

@@ -402,7 +402,8 @@ def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
     from gitxp.store import checked
 
     try:
-        found = repo.folder_files(commit, ".gitxp", ["metrics.json"], max_size=checked.MAX_BYTES)
+        folder = repo.commit_folder(commit, ".gitxp")
+        found = folder.files(["metrics.json"], max_size=checked.MAX_BYTES)
         file = found.get("metrics.json")
         if file is None:  # a heartbeat commit (format 2): the chunks so far
             return live_metrics(repo, commit) or {}

@@ -21,16 +21,16 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from gitxp.errors import BlobTooLargeError
-from gitxp.git.repo import RUNS_PREFIX, GitRepo, unverified_reads
+from gitxp.git.repo import RUNS_PREFIX, CommitFolder, GitRepo, unverified_reads
 from gitxp.store import checked, record
 from gitxp.store.checked import RecordProblem
 from gitxp.store.live import live_metrics
-from gitxp.store.notes import snapshot_of
+from gitxp.store.notes import snapshot_from
 from gitxp.store.runs import DAMAGED
 
 PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
@@ -165,7 +165,7 @@ def _helper_main(argv: list[str]) -> int:
     return 0
 
 
-_RECORD_FILES = ("run.json", "config.yaml", "metrics.json", "host.json")
+_RECORD_FILES = ("run.json", "config.yaml", "host.json")
 
 
 def read_row(
@@ -196,16 +196,10 @@ def read_row(
 def _sound_row(
     repo: GitRepo, run_id: str, ref: str, commit: str, memo: dict[str, Any]
 ) -> dict[str, Any]:
-    kind = repo.object_kind(commit)
-    if kind != "commit":
-        raise RecordProblem(f"its ref points at {kind or 'a missing object'}, not a commit")
-    try:
-        files = repo.folder_files(
-            commit, record.RECORD_DIR, _RECORD_FILES, known=memo, max_size=checked.MAX_BYTES
-        )
-    except BlobTooLargeError as err:
-        name = err.path.rsplit("/", 1)[-1]
-        raise RecordProblem(f"{name} is too large ({err.size:,} bytes)") from None
+    folder = repo.commit_folder(commit, record.RECORD_DIR)
+    if folder.kind != "commit":
+        raise RecordProblem(f"its ref points at {folder.kind or 'a missing object'}, not a commit")
+    files = _files(folder, _RECORD_FILES, memo)
     run_file = files.get("run.json")
     info = checked.run_info(None if run_file is None else run_file[1], run_id)
     row: dict[str, Any] = {"id": run_id, "ref": ref, "commit": commit}
@@ -214,21 +208,39 @@ def _sound_row(
     for column, key in _TIMES.items():
         row[column] = micros(info.get(key))
     row["run_tags"] = list(info.get("tags") or [])
-    row["snapshot"] = snapshot_of(repo, commit, info.get("base_commit"))
+    row["snapshot"] = snapshot_from(commit, folder.parents, info.get("base_commit"))
     host = _memo(memo, files.get("host.json"), lambda f: checked.mapping(f[1], "host.json"))
     row["host"] = host.get("hostname") if isinstance(host, dict) else None
     scalars = memo.setdefault("scalars", {})
     row.update(_memo(memo, files.get("config.yaml"), lambda f: _config_items(f, scalars)) or ())
-    metrics = files.get("metrics.json")
+    summary = checked.metrics_summary(info)
+    if summary is None:  # a run recorded before summaries: summarise its series
+        summary = _series_summary(repo, folder, commit, info)
+    for name, stats in summary.items():
+        for stat, value in zip(STATS, stats, strict=True):
+            row[f"metrics.{name}.{stat}"] = value
+    return row
+
+
+def _files(
+    folder: CommitFolder, names: Sequence[str], known: Container[str]
+) -> dict[str, tuple[str, bytes | None]]:
+    try:
+        return folder.files(names, known=known, max_size=checked.MAX_BYTES)
+    except BlobTooLargeError as err:
+        name = err.path.rsplit("/", 1)[-1]
+        raise RecordProblem(f"{name} is too large ({err.size:,} bytes)") from None
+
+
+def _series_summary(
+    repo: GitRepo, folder: CommitFolder, commit: str, info: dict[str, Any]
+) -> dict[str, tuple[float, float, float]]:
+    metrics = _files(folder, ("metrics.json",), ()).get("metrics.json")
     raw = metrics[1] if metrics is not None else None
     if metrics is None and info.get("status") == "RUNNING":  # format 2 heartbeat: chunks
         joined = live_metrics(repo, commit)
         raw = json.dumps(joined).encode() if joined else None
-    if raw is not None:
-        for name, stats in checked_metric_summary(raw).items():
-            for stat, value in zip(STATS, stats, strict=True):
-                row[f"metrics.{name}.{stat}"] = value
-    return row
+    return {} if raw is None else checked_metric_summary(raw)
 
 
 def micros(text: Any) -> int | None:
@@ -337,8 +349,8 @@ def _summaries(data: Any) -> dict[str, tuple[float, float, float]]:
 
 
 def _config_items(file: tuple[str, bytes | None], scalars: dict[str, Any]) -> list[tuple[str, Any]]:
-    config = checked.mapping(file[1] or b"", "config.yaml", lambda d: _parse_yaml(d, scalars))
-    return flatten(config, "config")
+    fast = lambda data: _fast_yaml(data, scalars)  # noqa: E731
+    return flatten(checked.mapping(file[1] or b"", "config.yaml", fast=fast), "config")
 
 
 def load_config(data: bytes, scalars: dict[str, Any] | None = None) -> Any:
@@ -350,28 +362,29 @@ def load_config(data: bytes, scalars: dict[str, Any] | None = None) -> Any:
     """
     import yaml
 
+    fast = _fast_yaml(data, {} if scalars is None else scalars)
+    if fast is not None:
+        return fast
     try:
-        return _parse_yaml(data, {} if scalars is None else scalars)
+        return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe
     except (yaml.YAMLError, RecursionError):
         return None
 
 
-def _parse_yaml(data: bytes, scalars: dict[str, Any]) -> Any:
-    """:func:`load_config`, raising PyYAML's errors."""
-    import yaml
-
+def _fast_yaml(data: bytes, scalars: dict[str, Any]) -> dict[str, Any] | None:
+    """:func:`_simple_yaml` of ``data``, or None for a document it does not take."""
     try:
         return _simple_yaml(data.decode(), scalars)
     except (_NotSimpleError, UnicodeDecodeError):
-        pass
-    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe
+        return None
 
 
 class _NotSimpleError(Exception):
     """The text is more than a block mapping of one-line scalars."""
 
 
-_YAML_LINE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?")
+_YAML_LINES = re.compile(r"^( *)([A-Za-z_][A-Za-z0-9_]*):(?: (.*))?$", re.MULTILINE)
+_YAML_ODD_BREAKS = re.compile("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")  # beside \n
 _YAML_INT = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _YAML_FLOAT = re.compile(r"-?[0-9]+\.[0-9]+")
 _YAML_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -383,17 +396,27 @@ _YAML_WORDS = frozenset(
 
 
 def _simple_yaml(text: str, scalars: dict[str, Any]) -> dict[str, Any]:
+    """A block mapping of one-line scalars, as ``record.dump_yaml`` writes configs.
+
+    Anything else raises _NotSimpleError, and so does a document beyond the limits of
+    :func:`gitxp.store.checked.check_shape` (one value a line, one level a mapping), so
+    what this returns needs no check of its shape.
+    """
+    lines = _YAML_LINES.findall(text)
+    if (
+        len(lines) != text.count("\n") + (not text.endswith("\n"))
+        or len(lines) >= checked.MAX_NODES
+        or _YAML_ODD_BREAKS.search(text)
+    ):
+        raise _NotSimpleError  # a line that is not "key: scalar" or "key:", or too many
     root: dict[str, Any] = {}
     # (indentation of the mapping's keys or None until its first key, mapping,
     #  the mapping holding it, its key there, indentation of that key)
     stack: list[list[Any]] = [[0, root, None, None, -1]]
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        match = _YAML_LINE.fullmatch(line)
-        if match is None or match.group(2) in _YAML_WORDS:
+    for spaces, key, value in lines:
+        if key in _YAML_WORDS:
             raise _NotSimpleError
-        indent, key, value = len(match.group(1)), match.group(2), match.group(3)
+        indent = len(spaces)
         top = stack[-1]
         if top[0] is None:  # the first line after "key:"
             if indent > top[4]:
@@ -406,7 +429,9 @@ def _simple_yaml(text: str, scalars: dict[str, Any]) -> dict[str, Any]:
         entry = stack[-1]
         if entry[0] != indent or key in entry[1]:
             raise _NotSimpleError
-        if value is None or value == "":
+        if value == "":
+            if len(stack) >= checked.MAX_DEPTH - 1:
+                raise _NotSimpleError
             child: dict[str, Any] = {}
             entry[1][key] = child
             stack.append([None, child, entry[1], key, indent])

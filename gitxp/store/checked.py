@@ -12,8 +12,9 @@ failing every command that meets it:
   most :data:`MAX_NODES` values once aliases are expanded (a 1 KB "billion laughs"
   document would expand to a billion);
 - types: the fields of ``run.json`` that gitxp reads have the types gitxp writes (fields
-  it does not know are kept as they are); ``metrics.json`` holds series of numbers;
-  ``host.json`` and ``config.yaml`` are mappings.
+  it does not know are kept as they are); ``metrics.json`` holds series of numbers, and
+  run.json's ``metrics_summary`` numbers that agree with each other; ``host.json`` and
+  ``config.yaml`` are mappings.
 
 Each function raises :class:`RecordProblem` whose text names the file and the problem.
 """
@@ -27,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from gitxp.store.ids import is_run_id
+from gitxp.store.record import SUMMARY_VERSION, as_float
 
 MAX_BYTES = {
     "run.json": 16 << 20,
@@ -51,6 +53,7 @@ _TEXT_FIELDS = (
     "resumed_from",
     "inputs",
 )
+_REAL = (int, float)
 _TIME_FIELDS = ("start_time", "stop_time", "heartbeat")
 _FLAG_FIELDS = ("detached", "dirty")
 _INT_FIELDS = ("exit_code", "seed")
@@ -73,21 +76,33 @@ def parse_json(data: bytes, name: str, shape: bool = True) -> Any:
         raise RecordProblem(f"{name} is nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as err:
         raise RecordProblem(f"{name} is not JSON ({_first_line(err)})") from None
-    if shape:
+    if shape and not _surely_small(data):
         check_shape(value, name)
     return value
 
 
-def parse_yaml(data: bytes, name: str, load: Callable[[bytes], Any] | None = None) -> Any:
-    """``data`` parsed by the safe YAML loader (or by ``load``), within the limits."""
+def _surely_small(data: bytes) -> bool:
+    """Whether JSON ``data`` is within the limits of :func:`check_shape` without a walk:
+    every value takes at least a byte, and every level of nesting an opening bracket."""
+    return len(data) <= MAX_NODES and data.count(b"[") + data.count(b"{") <= MAX_DEPTH
+
+
+def parse_yaml(data: bytes, name: str, fast: Callable[[bytes], Any] | None = None) -> Any:
+    """``data`` parsed by the safe YAML loader, within the limits.
+
+    ``fast`` is tried first: a parser of a subset of YAML whose results are within the
+    limits by construction (no shape check), returning None for a document it does not
+    take.
+    """
     import yaml
 
     _check_size(data, name)
+    if fast is not None:
+        value = fast(data)
+        if value is not None:
+            return value
     try:
-        if load is not None:
-            value = load(data)
-        else:
-            value = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        value = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except RecursionError:
         raise RecordProblem(f"{name} is nested more than {MAX_DEPTH} levels deep") from None
     except yaml.constructor.ConstructorError as err:
@@ -199,9 +214,49 @@ def metrics(data: bytes) -> dict[str, dict[str, list[Any]]]:
     return parsed
 
 
-def mapping(data: bytes, name: str, load: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
-    """The checked ``host.json`` or ``config.yaml`` (``.yaml``: parsed as YAML): a mapping."""
-    value = parse_yaml(data, name, load) if name.endswith(".yaml") else parse_json(data, name)
+def metrics_summary(info: dict[str, Any]) -> dict[str, tuple[float, float, float]] | None:
+    """The ``metrics_summary`` of a checked run.json as ``{name: (last, min, max)}``.
+
+    None when the run has none, or one of a version this gitxp does not know: the reader
+    then summarises the series itself. A summary of a known version that is not sound
+    (entries that are not objects, numbers that are not numbers, a count that is not a
+    whole number, a min above its max) raises RecordProblem.
+    """
+    found = info.get("metrics_summary")
+    if found is None:
+        return None
+    version = found.get("version") if isinstance(found, dict) else None
+    if type(version) is not int:
+        raise RecordProblem("run.json: metrics_summary is not an object with a version")
+    if version != SUMMARY_VERSION:
+        return None
+    entries = found.get("metrics")
+    if not isinstance(entries, dict):
+        raise RecordProblem(f"run.json: metrics_summary holds {_kind(entries)}, not an object")
+    out = {}
+    for name, entry in entries.items():
+        try:
+            stats = (entry["last"], entry["min"], entry["max"])
+            count, step = entry["count"], entry.get("last_step")
+        except (TypeError, KeyError, AttributeError):  # not an object, or a stat missing
+            raise RecordProblem(
+                f"run.json: metrics_summary {name[:40]!r} is not a summary"
+            ) from None
+        if not (type(stats[0]) in _REAL and type(stats[1]) in _REAL and type(stats[2]) in _REAL):
+            raise RecordProblem(f"run.json: metrics_summary {name[:40]!r} is not numbers")
+        if type(count) is not int or count < 1 or (step is not None and type(step) is not int):
+            raise RecordProblem(f"run.json: metrics_summary {name[:40]!r} count or step is wrong")
+        last, low, high = (x if type(x) is float else as_float(x) for x in stats)
+        if low > high or last < low or last > high:  # comparisons with NaN are all false
+            raise RecordProblem(f"run.json: metrics_summary {name[:40]!r}: min, max, last disagree")
+        out[name] = (last, low, high)
+    return out
+
+
+def mapping(data: bytes, name: str, fast: Callable[[bytes], Any] | None = None) -> dict[str, Any]:
+    """The checked ``host.json`` or ``config.yaml`` (``.yaml``: parsed as YAML, ``fast``
+    tried first: :func:`parse_yaml`): a mapping."""
+    value = parse_yaml(data, name, fast=fast) if name.endswith(".yaml") else parse_json(data, name)
     if value is None and name.endswith(".yaml"):
         return {}
     if not isinstance(value, dict):

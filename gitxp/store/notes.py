@@ -86,7 +86,11 @@ def clean_tags(tags: Iterable[object]) -> list[str]:
 
 def snapshot_of(repo: GitRepo, commit: str, base: str | None) -> str:
     """The snapshot commit of a run whose ref points at ``commit`` (see ``RunRecord``)."""
-    parents = repo.commit_parents(commit)
+    return snapshot_from(commit, repo.commit_parents(commit), base)
+
+
+def snapshot_from(commit: str, parents: list[str], base: str | None) -> str:
+    """:func:`snapshot_of` from the parents of ``commit``, read already."""
     if parents == ([base] if base else []):
         return commit
     return parents[0] if parents else commit

@@ -8,7 +8,9 @@
   skipped files, seed, comment, tags, info, artifacts and resources listed with sizes.
   ``inputs``: the run's input identity (:func:`input_identity`); ``sweep``: the id of the
   sweep the run belongs to, if any; ``queued_args``: the ``gitxp run`` arguments of a
-  QUEUED run, which a worker runs (docs/format.md).
+  QUEUED run, which a worker runs (docs/format.md). ``metrics_summary``: in final record
+  commits, each metric's count, last, min, max and last step (:func:`summarize_metrics`),
+  so a query reads the run without its series.
 - ``config.yaml``: the resolved config.
 - ``env.lock``: the installed distributions (``pip install -r env.lock``).
 - ``host.json``: host facts.
@@ -38,6 +40,7 @@ RECORD_DIR = ".gitxp"
 FINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "INTERRUPTED", "DIED", "QUEUED"})
 _SERIES_KEYS = ("steps", "values", "timestamps")
 _ENCODED_AT_ONCE = 65536  # numbers of a series encoded in one piece by metrics_chunks
+SUMMARY_VERSION = 1  # of run.json's metrics_summary; readers fall back to the series otherwise
 
 
 def canonical_json(data: Any) -> str:
@@ -141,6 +144,52 @@ def _as_list(values: Sequence[Any]) -> Any:
     if type(values) is array and len(values) <= _ENCODED_AT_ONCE:
         return values.tolist()
     return values
+
+
+def metric_stats(numbers: Sequence[float]) -> tuple[float, float, float]:
+    """``(last, min, max)`` of a series' values; NaN counts as last but not for min and max
+    (unless every value is NaN). The writer of summaries and every reader use this."""
+    low, high = min(numbers), max(numbers)
+    if low != low or high != high:  # NaN came first: min/max need the others
+        finite = [x for x in numbers if x == x] or [numbers[-1]]
+        low, high = min(finite), max(finite)
+    return as_float(numbers[-1]), as_float(low), as_float(high)
+
+
+def is_number(value: Any) -> bool:
+    """A metric value a reader counts: an int or a float (not a bool, not null)."""
+    return type(value) in (int, float)
+
+
+def as_float(value: float) -> float:
+    """A metric value as a float; an integer beyond float range is infinite (as JSON's
+    ``1e400`` reads) instead of an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
+def summarize_metrics(metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """run.json's ``metrics_summary`` of ``metrics`` (what metrics.json holds): per name
+    with values, ``count``, ``last``, ``min``, ``max`` (floats, :func:`metric_stats`) and
+    ``last_step``; values that are not numbers are left out, as readers of the series do."""
+    summary: dict[str, Any] = {}
+    for name, series in metrics.items():
+        values: Sequence[Any] = series.get("values") or ()
+        steps: Sequence[Any] = series.get("steps") or ()
+        whole = isinstance(values, array) or all(map(is_number, values))  # arrays: numbers
+        numbers = values if whole else [v for v in values if is_number(v)]
+        if not numbers:
+            continue
+        last = next(i for i in range(len(values) - 1, -1, -1) if is_number(values[i]))
+        step = steps[last] if last < len(steps) else None
+        summary[name] = dict(
+            zip(("last", "min", "max"), metric_stats(numbers), strict=True),
+            count=len(numbers),
+            last_step=step if type(step) is int else None,
+        )
+    return {"version": SUMMARY_VERSION, "metrics": summary}
 
 
 def dump_yaml(data: Any) -> bytes:

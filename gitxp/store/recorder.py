@@ -442,6 +442,8 @@ class Recorder:
             sent = self._beat_chunk(files)
             base = self.head
         files.update(record.fold_events(run, state.events))
+        if final:  # beside the series, so a query reads the run without them
+            run["metrics_summary"] = record.summarize_metrics(metrics)
         run["artifacts"] = folder_entries(
             self.repo, self.spool.path, state.artifacts, "artifacts", files, self._blobs
         )
