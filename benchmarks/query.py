@@ -4,16 +4,18 @@ Generates N finished runs (config, 3 metrics of 100 steps each) twice, the same 
 
 - as gitxp run commits on ``refs/gitxp/runs/<id>``, written straight through
   :class:`gitxp.git.repo.GitRepo` in the format the Recorder writes (snapshot commit, then
-  record commit; loose objects and loose refs, as runs recorded one by one leave them);
+  record commit whose run.json holds the metrics summary; loose objects and loose refs,
+  as runs recorded one by one leave them);
 - as Sacred's FileStorage layout: ``<root>/<n>/{run.json,config.json,metrics.json}``.
 
-Then, in the same process, it times, median of ``--repeat`` rounds in which the readers
-take turns (so load from other processes falls on all of them alike):
+Then it times, in rounds in which the readers take turns (so load from other processes
+falls on all of them alike), median and spread of ``--repeat`` rounds:
 
 - ``folders``: read every folder's three JSON files into the same pandas frame
   (``config.<key>`` and ``metrics.<name>.last|min|max`` columns, UTC timestamps);
-- ``gitxp.runs()`` cold: the query cache deleted first, every run read from git (with
-  helper processes as a first query uses them, and once more in one process);
+- ``gitxp.runs()`` cold: the query cache deleted first, every run read from git;
+- both again, each in a fresh process (interpreter start and imports included, as a
+  user's first query pays them), with the peak resident memory of that process (VmHWM);
 - ``gitxp.runs()`` warm: the cache in place and up to date;
 - ``gitxp ls`` and ``gitxp ls --where``: the whole command in a fresh process
   (interpreter start included), warm cache;
@@ -42,14 +44,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gitxp.git.repo import RUNS_PREFIX, GitRepo  # noqa: E402
-from gitxp.store import record  # noqa: E402
-from gitxp.store.ids import new_run_id  # noqa: E402
+if TYPE_CHECKING:  # imported where used: the folders reader's own process loads no gitxp
+    from gitxp.git.repo import GitRepo
 
 METRICS = ("loss", "accuracy", "lr")
 STEPS = 100
@@ -93,6 +94,8 @@ def fake_run(index: int, start: float, rng: random.Random) -> dict[str, Any]:
 
 def run_info(run_id: str, data: dict[str, Any], base: str, final: bool) -> dict[str, Any]:
     """run.json as the Recorder writes it (snapshot commit: RUNNING; record: final)."""
+    from gitxp.store import record
+
     info: dict[str, Any] = {
         "id": run_id,
         "experiment": "train",
@@ -127,6 +130,8 @@ HOST = {"hostname": "bench-host", "os": {"system": "Linux"}, "python": {"version
 
 def make_git_runs(path: Path, count: int, seed: int = 0) -> float:
     """``count`` finished runs in a new repository at ``path``; returns seconds taken."""
+    from gitxp.git.repo import GitRepo
+
     began = time.perf_counter()
     path.mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(path)], check=True)
@@ -144,6 +149,10 @@ def write_runs(
     metrics, output) that its ref ``refs/gitxp/runs/<id>`` points at. ``summaries=False``
     leaves the summary out, as gitxp wrote runs before it had them.
     """
+    from gitxp.git.repo import RUNS_PREFIX
+    from gitxp.store import record
+    from gitxp.store.ids import new_run_id
+
     base = repo.write_commit(
         repo.write_tree(
             {"train.py": b"import gitxp\ncfg = gitxp.config()\n", "README.md": b"# bench\n"}
@@ -159,7 +168,6 @@ def write_runs(
         "host.json": (repo.write_blob(record.dump_json(HOST)), blob),
     }
     output = (repo.write_blob(b"training\n"), blob)
-    dump_metrics = getattr(record, "dump_metrics", record.dump_json)
     rng = random.Random(seed)
     first = time.time() - count * 60.0 if start is None else start
     ids = []
@@ -180,7 +188,7 @@ def write_runs(
         final_files = {
             **snap_files,
             "run.json": record.dump_json(info),
-            "metrics.json": dump_metrics(data["metrics"]),
+            "metrics.json": record.dump_metrics(data["metrics"]),
             "output.log": output,
         }
         tree = repo.write_tree({record.RECORD_DIR: final_files}, base=source)
@@ -288,27 +296,42 @@ def timed(action: Callable[[], Any]) -> float:
     return time.perf_counter() - began
 
 
-def measure(project: Path, folders: Path, repeat: int) -> dict[str, float]:
-    """Median seconds of each reader; the readers take turns in every round, so load
-    from other processes on the machine falls on all of them alike."""
+def child(kind: str, path: Path) -> int:
+    """In a fresh process: read ``path`` (folders, or a gitxp project) into the frame;
+    print the peak resident memory in MiB."""
+    if kind == "folders":
+        frame = read_folders(path)
+    else:
+        import gitxp
+
+        frame = gitxp.runs(path)
+    assert len(frame) > 0
+    with open("/proc/self/status") as handle:
+        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
+    print(json.dumps({"peak_mib": peak / 1024}))
+    return 0
+
+
+def measure(project: Path, folders: Path, repeat: int) -> dict[str, list[float]]:
+    """Seconds of each reader (and peak MiB of the fresh processes), every round; the
+    readers take turns in every round, so load from other processes on the machine falls
+    on all of them alike."""
     import gitxp
+    from gitxp.git.repo import GitRepo
 
     cache = GitRepo(project).state_dir / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    peaks: dict[str, list[float]] = {"folders, fresh": [], "cold, fresh": []}
 
     def drop_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
-    def query(workers: str | None) -> Callable[[], Any]:
-        def run() -> Any:
-            if workers is None:
-                os.environ.pop("GITXP_QUERY_WORKERS", None)
-            else:
-                os.environ["GITXP_QUERY_WORKERS"] = workers
-            try:
-                return gitxp.runs(project)
-            finally:
-                os.environ.pop("GITXP_QUERY_WORKERS", None)
+    def fresh(kind: str, path: Path, label: str) -> Callable[[], Any]:
+        argv = [sys.executable, __file__, "--child", kind, str(path)]
+
+        def run() -> None:
+            proc = subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
+            peaks[label].append(json.loads(proc.stdout)["peak_mib"])
 
         return run
 
@@ -318,9 +341,10 @@ def measure(project: Path, folders: Path, repeat: int) -> dict[str, float]:
 
     readers: dict[str, Callable[[], Any]] = {
         "folders": lambda: read_folders(folders),
-        "cold": query(None),
-        "cold, 1 process": query("1"),
-        "warm": query(None),
+        "cold": lambda: gitxp.runs(project),
+        "folders, fresh": fresh("folders", folders, "folders, fresh"),
+        "cold, fresh": fresh("gitxp", project, "cold, fresh"),
+        "warm": lambda: gitxp.runs(project),
         "ls": command(),
         "ls --where": command("--where", "config.lr > 0.01 and metrics.loss.min < 0.5"),
     }
@@ -330,30 +354,49 @@ def measure(project: Path, folders: Path, repeat: int) -> dict[str, float]:
             if name.startswith("cold"):
                 drop_cache()
             times[name].append(timed(action))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return {**times, **{f"{name} peak": values for name, values in peaks.items()}}
 
 
 LABELS = {
     "folders": "folders: JSON files → pandas",
     "cold": "gitxp.runs() cold (no cache)",
-    "cold, 1 process": "gitxp.runs() cold, 1 process",
+    "folders, fresh": "folders, fresh process",
+    "cold, fresh": "gitxp.runs() cold, fresh process",
     "warm": "gitxp.runs() warm",
     "ls": "gitxp ls (whole command)",
     "ls --where": "gitxp ls --where (whole command)",
 }
 
 
-def report(title: str, result: dict[str, float]) -> None:
-    """Print ``result`` as a table with ratios to the folder baseline, and the targets."""
-    base = result["folders"]
+def spread(values: list[float], scale: float = 1000.0) -> str:
+    """``median (min–max)`` of ``values`` times ``scale``, whole numbers."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{mid * scale:.0f} ({low * scale:.0f}–{high * scale:.0f})"
+
+
+def report(title: str, result: dict[str, list[float]]) -> None:
+    """Print ``result`` as medians with their spread, ratios to the folder baseline, and
+    the targets."""
+    med = {name: statistics.median(values) for name, values in result.items()}
     print(f"\n{title}")
-    for name, seconds in result.items():
-        ratio = base / seconds
-        print(f"  {LABELS[name]:<34} {seconds * 1000:9.0f} ms  {ratio:6.2f}× folders' speed")
-    warm, cold = result["warm"], result["cold"]
+    for name, label in LABELS.items():
+        base = med["folders, fresh" if "fresh" in name else "folders"]
+        ratio = med[name] / base
+        print(f"  {label:<34} {spread(result[name]):>22} ms  {ratio:5.2f}× folders' time")
+    for name in ("folders, fresh", "cold, fresh"):
+        print(f"  peak memory, {name:<21} {spread(result[name + ' peak'], 1):>22} MiB")
+    warm, cold, fresh = med["warm"], med["cold"], med["cold, fresh"]
+    base, base_fresh = med["folders"], med["folders, fresh"]
+    peak, base_peak = med["cold, fresh peak"], med["folders, fresh peak"]
     checks = [
         (f"warm ≥ 10× faster than folders: {base / warm:.1f}×", base / warm >= 10),
         (f"cold no slower than folders: {cold:.2f} s vs {base:.2f} s", cold <= base),
+        (
+            f"cold in a fresh process no slower than folders: {fresh:.2f} s vs "
+            f"{base_fresh:.2f} s ({fresh / base_fresh:.2f}×)",
+            fresh <= base_fresh,
+        ),
+        (f"cold peak memory ≤ folders': {peak:.0f} vs {base_peak:.0f} MiB", peak <= base_peak),
         (f"warm under 1 s: {warm:.3f} s", warm < 1),
     ]
     for text, ok in checks:
@@ -361,16 +404,20 @@ def report(title: str, result: dict[str, float]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Generate the runs, time every reader, print medians and ratios."""
+    """Generate the runs, time every reader, print medians, spreads and ratios."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="Build in this folder and keep it.")
     parser.add_argument("--no-gc", action="store_true", help="Skip the packed round.")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        return child(args.child[0], Path(args.child[1]))
 
     import gitxp
 
+    print("$ python benchmarks/query.py " + " ".join(sys.argv[1:] if argv is None else argv))
     work = args.keep or Path(tempfile.mkdtemp(prefix="gitxp-bench-"))
     project, folders = work / "project", work / "sacred"
     if not project.exists():
@@ -383,8 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     assert len(frame) == len(baseline) == args.runs, (len(frame), len(baseline))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
-        f"{args.runs} runs, {len(frame.columns)} columns per run; median of {args.repeat} "
-        f"rounds; {cpus} CPUs, load average {os.getloadavg()[0]:.1f} at start"
+        f"{args.runs} runs, {len(frame.columns)} columns per run; median (min–max) of "
+        f"{args.repeat} rounds; {cpus} CPUs, load average {os.getloadavg()[0]:.1f} at start"
     )
     report(
         "loose objects and refs (as runs recorded one by one leave them):",
@@ -394,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         took = timed(lambda: subprocess.run(["git", "gc", "-q"], cwd=project, check=True))
         print(f"\ngit gc took {took:.0f} s")
         report("after git gc (packed objects and refs):", measure(project, folders, args.repeat))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

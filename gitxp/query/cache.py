@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo
-from gitxp.query.rows import read_rows
+from gitxp.query.rows import read_columns
 from gitxp.store.attestations import verdicts
 from gitxp.store.notes import RunNote, merged_tags, parse_note
 
@@ -118,30 +118,21 @@ def update_table(repo: GitRepo, old: RunTable, listed: Mapping[str, str]) -> Run
             kept[ref] = index
         else:
             fresh.append((ref, commit))
-    rows = dict(zip((ref for ref, _ in fresh), read_rows(repo, fresh), strict=True))
+    read = read_columns(repo, fresh)
+    at = {ref: i for i, (ref, _) in enumerate(fresh)}
     order = sorted(listed, reverse=True)  # run ids sort by start time: newest first
-    names = list(old.columns)
-    seen = set(names)
-    for row in rows.values():
-        for name in row:
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
     # Rows of the old table keep their place's values; fresh rows are written over them.
     places = [kept.get(ref, 0) for ref in order]
+    fresh_places = [(i, at[ref]) for i, ref in enumerate(order) if ref in at]
     columns: dict[str, list[Any]] = {}
-    for name in names:
+    for name in dict.fromkeys([*old.columns, *read]):
         values = old.columns.get(name)
-        columns[name] = [values[i] for i in places] if values else [None] * len(order)
-    fresh_places = [(i, rows[ref]) for i, ref in enumerate(order) if ref in rows]
-    for name in old.columns:
-        column = columns[name]
-        for i, _ in fresh_places:
-            column[i] = None
-    for i, row in fresh_places:
-        for name, value in row.items():
-            columns[name][i] = value
-    columns = {k: v for k, v in columns.items() if v.count(None) < len(v)}
+        column = [values[i] for i in places] if values else [None] * len(order)
+        new = read.get(name)
+        for i, j in fresh_places:
+            column[i] = None if new is None else new[j]
+        if column.count(None) < len(column):
+            columns[name] = column
     return RunTable(order, [listed[ref] for ref in order], columns)
 
 

@@ -6,21 +6,16 @@ commit (``snapshot``, where the run's git note hangs), its config flattened to
 microseconds since the Unix epoch (UTC); everything else is plain JSON data.
 
 A first query over thousands of runs reads all of them, so this is written for speed: one
-tree lookup per run, objects read without re-hashing, host facts and configs parsed once
-per blob, the per-step arrays of metrics.json skipped, the config.yaml that
-``record.dump_yaml`` writes parsed without PyYAML's slow constructor, and the work shared
-out between helper processes (``python -m gitxp.query.rows``) when there is a lot of it.
+lookup of each run's commit, tree and ``.gitxp/`` folder, objects read without re-hashing,
+host facts and configs parsed once per blob, metrics taken from run.json's summary (the
+series only for runs recorded before summaries, with their per-step arrays skipped), the
+config.yaml that ``record.dump_yaml`` writes parsed without PyYAML's slow constructor.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import pickle
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,8 +28,6 @@ from gitxp.store.live import live_metrics
 from gitxp.store.notes import snapshot_from
 from gitxp.store.runs import DAMAGED
 
-PARALLEL_FROM = 3000  # runs to read before helper processes are worth starting
-MAX_WORKERS = 8
 STATS = ("last", "min", "max")
 
 # run.json fields copied into a row as they are (times are converted, see _TIMES).
@@ -59,110 +52,20 @@ _VALUES = re.compile(rb'"values"\s*:\s*\[([^\]]*)\]')
 _NUMBERS = re.compile(rb"[-+0-9.eE,\sNaInfity]*")  # JSON numbers, NaN, ±Infinity
 
 
-def read_rows(
-    repo: GitRepo, runs: Sequence[tuple[str, str]], workers: int | None = None
-) -> list[dict[str, Any]]:
-    """The rows of ``runs`` (``(ref, commit)`` pairs), read from their record commits.
-
-    Thousands of runs (a first query, a big fetch) are shared out between this process
-    and ``workers - 1`` helper processes (default: one per CPU, at most
-    :data:`MAX_WORKERS`; ``GITXP_QUERY_WORKERS=1`` turns helpers off). A helper that
-    fails costs only time: its share is then read here.
-    """
-    if workers is None:
-        workers = _default_workers(len(runs))
-    if workers <= 1:
-        return _read_here(repo, runs)
-    size = -(-len(runs) // workers)
-    shares = [runs[i : i + size] for i in range(0, len(runs), size)]
-    helpers = [_start_helper(repo, share) for share in shares[1:]]
-    try:
-        rows = _read_here(repo, shares[0])
-        for helper, share in zip(helpers, shares[1:], strict=True):
-            got = _finish_helper(helper, len(share))
-            rows += got if got is not None else _read_here(repo, share)
-    finally:
-        for helper in helpers:
-            if helper is not None and helper.poll() is None:  # interrupted: stop them
-                helper.kill()
-                helper.wait()
-    return rows
-
-
-def _read_here(repo: GitRepo, runs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+def read_columns(repo: GitRepo, runs: Sequence[tuple[str, str]]) -> dict[str, list[Any]]:
+    """The rows of ``runs`` (``(ref, commit)`` pairs) by column: ``name → values`` in the
+    order of ``runs`` (None where a run has no such column), read from their record
+    commits one at a time, so that no more than one row is held as a dict."""
+    columns: dict[str, list[Any]] = {}
     memo: dict[str, Any] = {}  # parsed host.json / config.yaml by blob id: often shared
     with unverified_reads():
-        return [read_row(repo, ref, commit, memo) for ref, commit in runs]
-
-
-def _default_workers(count: int) -> int:
-    setting = os.environ.get("GITXP_QUERY_WORKERS", "")
-    if setting.isdigit():
-        return max(1, int(setting))
-    if count < PARALLEL_FROM:
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_WORKERS, count // (PARALLEL_FROM // 2)))  # ≥ 1500 runs each
-
-
-def _start_helper(
-    repo: GitRepo, share: Sequence[tuple[str, str]]
-) -> subprocess.Popen[bytes] | None:
-    env = {**os.environ, "GITXP_QUERY_WORKERS": "1"}
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gitxp.query.rows", str(repo.workdir)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=repo.git_dir,  # not the user's folder: its files must not shadow modules
-        )
-    except OSError:
-        return None
-    stdin = proc.stdin
-    assert stdin is not None
-    data = json.dumps([list(item) for item in share]).encode()
-
-    def feed() -> None:  # in a thread: this process reads its own share meanwhile
-        try:
-            stdin.write(data)
-            stdin.close()
-        except OSError:
-            pass  # the helper died: _finish_helper sees its exit status
-
-    threading.Thread(target=feed, name="gitxp-query-feed", daemon=True).start()
-    return proc
-
-
-def _finish_helper(proc: subprocess.Popen[bytes] | None, count: int) -> list[dict[str, Any]] | None:
-    if proc is None:
-        return None
-    assert proc.stdout is not None
-    try:
-        data = proc.stdout.read()
-    finally:
-        proc.stdout.close()
-        proc.wait()
-    if proc.returncode != 0:
-        return None
-    try:
-        rows = pickle.loads(data)  # written by our own helper process
-    except Exception:
-        return None
-    return rows if isinstance(rows, list) and len(rows) == count else None
-
-
-def _helper_main(argv: list[str]) -> int:
-    """A helper process: read the runs given on stdin, write their rows (pickled) to stdout."""
-    runs = [(str(ref), str(commit)) for ref, commit in json.loads(sys.stdin.buffer.read())]
-    rows = _read_here(GitRepo(argv[0], bare_ok=True), runs)
-    sys.stdout.buffer.write(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
-    sys.stdout.buffer.flush()
-    return 0
+        for index, (ref, commit) in enumerate(runs):
+            for name, value in read_row(repo, ref, commit, memo).items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = [None] * len(runs)
+                column[index] = value
+    return columns
 
 
 _RECORD_FILES = ("run.json", "config.yaml", "host.json")
@@ -484,7 +387,3 @@ def _memo(memo: dict[str, Any], file: tuple[str, bytes | None] | None, load: Any
     if isinstance(found, RecordProblem):
         raise found
     return found
-
-
-if __name__ == "__main__":
-    sys.exit(_helper_main(sys.argv[1:]))

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from query_helpers import bench, git, gitxp
 
-from gitxp.git.repo import RUNS_PREFIX, GitRepo
-from gitxp.query import rows as rowread
+from gitxp.git.repo import GitRepo
 from gitxp.query.cache import RunTable
 from gitxp.query.listing import STALE_AFTER, query_rows
 
@@ -40,14 +39,10 @@ def test_show_output_n_shows_the_last_n_lines(repo: Path) -> None:
     assert "  line 0" in gitxp(repo, "show", "latest", "--output", "-1").stdout
 
 
-def test_the_query_helper_processes_do_read_rows(tmp_path: Path) -> None:
+def test_ls_where_matching_nothing_says_so(tmp_path: Path) -> None:
     path = tmp_path / "many"
     path.mkdir()
     git(path, "init", "-q")
-    repo = GitRepo(path)
-    bench.write_runs(repo, 40, seed=3)
-    runs = sorted(repo.refs(RUNS_PREFIX).items())
-    helper = rowread._start_helper(repo, runs)
-    got = rowread._finish_helper(helper, len(runs))
-    assert got is not None, "the helper process failed (its share would be read here)"
-    assert got == rowread._read_here(repo, runs)
+    bench.write_runs(GitRepo(path), 40, seed=3)
+    none = gitxp(path, "ls", "--where", "config.lr > 5")
+    assert none.stdout == "" and "no run matches" in none.stderr

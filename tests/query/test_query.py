@@ -400,19 +400,14 @@ def test_metric_summary_fast_path_matches_full_parse() -> None:
     assert rowread.metric_summary(b"not json") == {}
 
 
-def test_helper_processes_read_the_same_rows(
-    many: tuple[Path, GitRepo, list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_columns_hold_each_run_in_order(many: tuple[Path, GitRepo, list[str]]) -> None:
     _, repo, _ = many
     runs = sorted(repo.refs().items())
-    alone = rowread.read_rows(repo, runs, workers=1)
-    assert rowread.read_rows(repo, runs, workers=3) == alone
-    monkeypatch.setattr(rowread.sys, "executable", "/bin/false")  # helpers fail: read here
-    assert rowread.read_rows(repo, runs, workers=2) == alone
-    monkeypatch.setenv("GITXP_QUERY_WORKERS", "1")
-    assert rowread._default_workers(50_000) == 1
-    monkeypatch.delenv("GITXP_QUERY_WORKERS")
-    assert rowread._default_workers(rowread.PARALLEL_FROM - 1) == 1
+    columns = rowread.read_columns(repo, runs)
+    for index in (0, 57, len(runs) - 1):
+        row = {k: v for k, v in rowread.read_row(repo, *runs[index]).items() if v is not None}
+        assert {k: v[index] for k, v in columns.items() if v[index] is not None} == row
+    assert rowread.read_columns(repo, []) == {}
 
 
 def test_config_fast_path_parses_like_pyyaml() -> None:
