@@ -112,19 +112,23 @@ def update_table(repo: GitRepo, old: RunTable, listed: Mapping[str, str]) -> Run
     known = dict(zip(old.refs, range(len(old.refs)), strict=True))
     kept: dict[str, int] = {}
     fresh: list[tuple[str, str]] = []
-    for ref, commit in listed.items():
+    order = sorted(listed, reverse=True)  # run ids sort by start time: newest first
+    for ref in order:
+        commit = listed[ref]
         index = known.get(ref)
         if index is not None and old.commits[index] == commit:
             kept[ref] = index
         else:
             fresh.append((ref, commit))
     read = read_columns(repo, fresh)
+    if not kept:  # every run read (a first query): the columns are in order already
+        columns = {k: v for k, v in read.items() if v.count(None) < len(v)}
+        return RunTable(order, [listed[ref] for ref in order], columns)
     at = {ref: i for i, (ref, _) in enumerate(fresh)}
-    order = sorted(listed, reverse=True)  # run ids sort by start time: newest first
     # Rows of the old table keep their place's values; fresh rows are written over them.
     places = [kept.get(ref, 0) for ref in order]
     fresh_places = [(i, at[ref]) for i, ref in enumerate(order) if ref in at]
-    columns: dict[str, list[Any]] = {}
+    columns = {}
     for name in dict.fromkeys([*old.columns, *read]):
         values = old.columns.get(name)
         column = [values[i] for i in places] if values else [None] * len(order)

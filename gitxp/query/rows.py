@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Container, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -104,19 +105,25 @@ def _sound_row(
         raise RecordProblem(f"its ref points at {folder.kind or 'a missing object'}, not a commit")
     files = _files(folder, _RECORD_FILES, memo)
     run_file = files.get("run.json")
-    info = checked.run_info(None if run_file is None else run_file[1], run_id)
+    info, summary = checked.run_record(None if run_file is None else run_file[1], run_id)
     row: dict[str, Any] = {"id": run_id, "ref": ref, "commit": commit}
+    texts = memo.setdefault("texts", {})  # a text many runs share (branch, status…) kept once
     for name in _FIELDS:
-        row[name] = info.get(name)
+        value = info.get(name)
+        row[name] = texts.setdefault(value, value) if type(value) is str else value
     for column, key in _TIMES.items():
         row[column] = micros(info.get(key))
     row["run_tags"] = list(info.get("tags") or [])
     row["snapshot"] = snapshot_from(commit, folder.parents, info.get("base_commit"))
     host = _memo(memo, files.get("host.json"), lambda f: checked.mapping(f[1], "host.json"))
     row["host"] = host.get("hostname") if isinstance(host, dict) else None
-    scalars = memo.setdefault("scalars", {})
-    row.update(_memo(memo, files.get("config.yaml"), lambda f: _config_items(f, scalars)) or ())
-    summary = checked.metrics_summary(info)
+    scalars, once = memo.setdefault("scalars", {}), memo.setdefault("once", set())
+    config = files.get("config.yaml")
+    if config is not None and config[0] not in memo and config[0] not in once:
+        once.add(config[0])  # most configs are one run's own: kept only once seen twice
+        row.update(_config_items(config, scalars))
+    else:
+        row.update(_memo(memo, config, lambda f: _config_items(f, scalars)) or ())
     if summary is None:  # a run recorded before summaries: summarise its series
         summary = _series_summary(repo, folder, commit, info)
     for name, stats in summary.items():
@@ -167,7 +174,7 @@ def flatten(value: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
             if isinstance(sub, Mapping) and sub:
                 stack.append((f"{path}.{key}", sub))
             else:
-                out.append((f"{path}.{key}", sub))
+                out.append((sys.intern(f"{path}.{key}"), sub))  # one name for all runs
     return out
 
 

@@ -161,6 +161,13 @@ _DONE = object()
 
 def run_info(data: bytes | None, run_id: str) -> dict[str, Any]:
     """The checked ``run.json`` of run ``run_id`` (None: the commit has no run.json)."""
+    return run_record(data, run_id)[0]
+
+
+def run_record(
+    data: bytes | None, run_id: str
+) -> tuple[dict[str, Any], dict[str, tuple[float, float, float]] | None]:
+    """:func:`run_info` and its :func:`metrics_summary`, checked once."""
     if not is_run_id(run_id):
         raise RecordProblem(f"its ref name {run_id!r} is not a run id")
     if data is None:
@@ -192,7 +199,7 @@ def run_info(data: bytes | None, run_id: str) -> dict[str, Any]:
         _expect_list(info, key, _is_file_entry, "objects with a name and a size")
     for key in ("config_docs", "info"):
         _expect(info, key, dict)
-    return info
+    return info, metrics_summary(info)
 
 
 def metrics(data: bytes) -> dict[str, dict[str, list[Any]]]:

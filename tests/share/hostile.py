@@ -187,6 +187,8 @@ def build_hostile_remote(root: Path) -> Hostile:
     damaged("run.json not JSON", {"run.json": b"{not json"})
     damaged("run.json a list", {"run.json": b"[1, 2]"})
     damaged("run.json wrong types", tags=5, start_time="soon")
+    summary = {"loss": {"last": "NaN", "min": [], "max": 1, "count": 3}}
+    damaged("summary of strings", metrics_summary={"version": 1, "metrics": summary})
     subprocess.run(["git", "init", "-q", "--bare", str(made.remote)], check=True)
     git(teammate, "push", "-q", str(made.remote), "+refs/gitxp/*:refs/gitxp/*", "main")
     return made
