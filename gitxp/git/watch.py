@@ -119,7 +119,7 @@ class TreeWatch:
         self._fd = -1
         self._closer: weakref.finalize | None = None
         self._dirs: dict[int, str] = {}  # watch → directory ("" the top), work tree
-        self._files: dict[int, str] = {}  # watch → file with more than one link
+        self._files: dict[int, set[str]] = {}  # watch → names of a file with hard links
         self._git: dict[int, frozenset[str]] = {}  # watch → names that matter, git dirs
         self._index: pygit2.Index | None = None
         self._dev = 0
@@ -270,7 +270,8 @@ class TreeWatch:
                 if not rel:
                     raise
                 continue  # gone again: its parent reported that
-            self._dirs[wd] = rel
+            if self._dirs.setdefault(wd, rel) != rel:
+                raise _Unsure("one folder under two names (a bind mount)")
             prefix = rel + "/" if rel else ""
             for entry in entries:
                 name = entry.name
@@ -298,7 +299,7 @@ class TreeWatch:
         elif st.st_dev != self._dev:
             raise _Unsure("another device")
         elif stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-            self._files[self._add(self.repo.workdir / rel, _FILE_MASK)] = rel
+            self._files.setdefault(self._add(self.repo.workdir / rel, _FILE_MASK), set()).add(rel)
 
     # -- what is in the tree ---------------------------------------------------------
 
@@ -351,7 +352,7 @@ class TreeWatch:
         if wd in self._files:
             if mask & _IGNORED:
                 del self._files[wd]
-            elif self._relevant(self._files[wd], False):
+            elif any(self._relevant(rel, False) for rel in self._files[wd]):
                 self._changed = True
         elif wd in self._dirs:
             self._dir_event(wd, mask, name)

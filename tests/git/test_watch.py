@@ -125,6 +125,17 @@ def test_a_file_written_through_a_hard_link_outside_the_tree(tree: Path, tmp_pat
     assert not watch.quiet()
 
 
+def test_a_file_under_two_names_in_the_tree_one_of_them_ignored(
+    tree: Path, tmp_path: Path
+) -> None:
+    os.link(tree / "src" / "pkg" / "model.py", tree / "model.log")  # *.log: ignored
+    os.link(tree / "src" / "pkg" / "model.py", tmp_path / "outside.py")
+    watch = armed(tree)
+    with open(tmp_path / "outside.py", "a") as handle:
+        handle.write("y = 3\n")
+    assert not watch.quiet()
+
+
 def test_a_global_git_config_change_ends_the_quiet(tree: Path) -> None:
     watch = armed(tree)
     home = Path(os.environ["HOME"])
