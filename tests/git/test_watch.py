@@ -125,9 +125,7 @@ def test_a_file_written_through_a_hard_link_outside_the_tree(tree: Path, tmp_pat
     assert not watch.quiet()
 
 
-def test_a_file_under_two_names_in_the_tree_one_of_them_ignored(
-    tree: Path, tmp_path: Path
-) -> None:
+def test_a_file_under_two_names_in_the_tree_one_of_them_ignored(tree: Path, tmp_path: Path) -> None:
     os.link(tree / "src" / "pkg" / "model.py", tree / "model.log")  # *.log: ignored
     os.link(tree / "src" / "pkg" / "model.py", tmp_path / "outside.py")
     watch = armed(tree)
