@@ -108,7 +108,8 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     limit = max_untracked_size(repo) if max_untracked is None else max_untracked
     git = repo.repo
     head = repo.head()
-    index = working_index(repo)
+    start = working_index(repo)
+    index = start.index
     skipped: list[dict[str, object]] = []
     dirty_submodules: list[dict[str, object]] = []
     rules: SecretRules | None = None  # read at the first untracked file
@@ -121,7 +122,7 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
         for path in sorted(paths):
             del conflicts[path]
             _place(git, index, repo.workdir, path)
-    for path, flags in _status(git, index, head.commit).items():
+    for path, flags in _status(git, index, head.commit, start.tree).items():
         if path.startswith(RESERVED_DIR + "/") or path == RESERVED_DIR:
             continue
         dirty = dirty or bool(
@@ -154,9 +155,12 @@ def take_snapshot(repo: GitRepo, max_untracked: int | None = None) -> Snapshot:
     return Snapshot(tree, head.commit, head.branch, head.detached, dirty, skipped, dirty_submodules)
 
 
-def _status(git: pygit2.Repository, index: pygit2.Index, head: str | None) -> dict[str, int]:
+def _status(
+    git: pygit2.Repository, index: pygit2.Index, head: str | None, tree: str | None
+) -> dict[str, int]:
     """``git status`` of the working tree against ``index`` (not the user's index file):
-    path → FileStatus flags, staged changes against ``head`` included."""
+    path → FileStatus flags, staged changes against ``head`` included (none when the tree
+    of the index, ``tree`` if known, is HEAD's)."""
     # The diffs read the working tree and ignore rules of this repository (pygit2 keeps
     # the repository of an index opened from a file unset).
     index._repo = git  # type: ignore[assignment]
@@ -167,9 +171,11 @@ def _status(git: pygit2.Repository, index: pygit2.Index, head: str | None) -> di
     if head is None:
         staged = [(str(entry.path), FileStatus.INDEX_NEW) for entry in index]
     else:
-        tree = git[head].peel(pygit2.Tree)
-        deltas = index.diff_to_tree(tree, DiffOption.INCLUDE_TYPECHANGE).deltas
-        staged = [(delta.new_file.path, _STAGED_STATUS.get(delta.status, 0)) for delta in deltas]
+        head_tree = git[head].peel(pygit2.Tree)
+        staged = []
+        if str(head_tree.id) != tree:
+            deltas = index.diff_to_tree(head_tree, DiffOption.INCLUDE_TYPECHANGE).deltas
+            staged = [(d.new_file.path, _STAGED_STATUS.get(d.status, 0)) for d in deltas]
     for path, flag in staged:
         found[path] = found.get(path, 0) | flag
     return found

@@ -67,8 +67,18 @@ class _Meta:
 
     user: str  # checksum of the user's index the cache copies
     cache: str  # checksum of the cache index itself
+    tree: str  # id of the tree its entries make
     racy: list[str] = field(default_factory=list)
     modified: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class WorkingIndex:
+    """The index a snapshot starts from, and the id of the tree its entries make when
+    gitxp knows it (then an equal HEAD tree means nothing is staged)."""
+
+    index: pygit2.Index
+    tree: str | None = None
 
 
 @dataclass
@@ -92,14 +102,14 @@ def cache_dir(repo: GitRepo) -> Path:
     return repo.git_dir / "gitxp" / CACHE_DIR
 
 
-def working_index(repo: GitRepo) -> pygit2.Index:
+def working_index(repo: GitRepo) -> WorkingIndex:
     """The user's index (read, never written) with the freshest stat data gitxp knows;
     the caller may change it (the snapshot places the working tree in it)."""
     user_path = repo.git_dir / "index"
     try:
         fingerprint = _fingerprint(user_path)
     except FileNotFoundError:
-        return pygit2.Index()
+        return WorkingIndex(pygit2.Index())
     checks = _checks(repo)
     folder = cache_dir(repo)
     meta = _read_meta(folder / CACHE_META)
@@ -107,17 +117,16 @@ def working_index(repo: GitRepo) -> pygit2.Index:
     cache = None
     if meta is not None and meta.user == fingerprint:
         cache = _load_cache(folder, meta)
-        index = cache.index if cache and cache.meta else None
-        if index is not None and meta.racy:
-            repaired = _guarded(repo, folder / CACHE_INDEX, None, checks, meta)
-            index, known = repaired if repaired else (None, known)
-        if index is not None and _looks_fresh(index, checks, known):
-            return index
+        found = (cache.index, meta) if cache and cache.meta else None
+        if found is not None and meta.racy:
+            found = _guarded(repo, folder / CACHE_INDEX, None, checks, meta)
+        if found is not None and _looks_fresh(found[0], checks, found[1].modified):
+            return WorkingIndex(found[0], found[1].tree or None)
     user = _open_index(user_path)
     if _looks_fresh(user, checks, known):
-        return user
+        return WorkingIndex(user)
     rebuilt = _guarded(repo, user_path, cache or _load_cache(folder, meta), checks, None)
-    return user if rebuilt is None else rebuilt[0]
+    return WorkingIndex(user) if rebuilt is None else WorkingIndex(rebuilt[0], rebuilt[1].tree)
 
 
 def _open_index(path: Path) -> pygit2.Index:
@@ -178,14 +187,17 @@ def _read_meta(path: Path) -> _Meta | None:
         return None
     if not isinstance(data, dict) or data.get("format") != META_FORMAT:
         return None
-    user, cache, racy, modified = (data.get(k) for k in ("user_index", "cache", "racy", "modified"))
-    if not (isinstance(user, str) and isinstance(cache, str)):
+    user, cache, tree, racy, modified = (
+        data.get(k) for k in ("user_index", "cache", "tree", "racy", "modified")
+    )
+    if not (isinstance(user, str) and isinstance(cache, str) and isinstance(tree, str)):
         return None
     if not (isinstance(racy, list) and isinstance(modified, dict)):
         return None
     return _Meta(
         user,
         cache,
+        tree,
         [path for path in racy if isinstance(path, str)],
         {
             path: key
@@ -265,7 +277,7 @@ def _looks_fresh(index: pygit2.Index, checks: _Checks, modified: dict[str, list[
 
 def _guarded(
     repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
-) -> tuple[pygit2.Index, dict[str, list[int]]] | None:
+) -> tuple[pygit2.Index, _Meta] | None:
     """:func:`_rebuild`, or None where the git dir cannot take the cache (read-only)."""
     try:
         return _rebuild(repo, source, cache, checks, repair)
@@ -275,9 +287,9 @@ def _guarded(
 
 def _rebuild(
     repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
-) -> tuple[pygit2.Index, dict[str, list[int]]] | None:
+) -> tuple[pygit2.Index, _Meta] | None:
     """Refresh a private copy of the index file ``source``, publish it as the cache and
-    return it with the files found modified. ``repair``: ``source`` is the cache, and
+    return it with what ``index.json`` now says of it. ``repair``: ``source`` is the cache, and
     only its racy entries are checked again; else ``source`` is the user's index, every
     entry is checked (with ``cache``'s stat data where it holds the same content), and
     None is returned when the index has entries the cache does not hold (conflicts,
@@ -298,16 +310,15 @@ def _rebuild(
         refresh = _Refresh(repo, copy, before.st_mtime_ns, cache, checks, repair)
         if repair is not None:
             refresh.paths(repair.racy)
-        elif refresh.every_entry():
-            copy.write_tree(repo.repo)  # the tree cache: snapshots write no unchanged trees
-        else:
+        elif not refresh.every_entry():
             return None
+        tree = str(copy.write_tree(repo.repo))  # and the tree cache: no unchanged tree rewritten
         copy.write()
         published = _open_index(temp)
-        meta = _Meta(user, _fingerprint(temp), refresh.racy, refresh.modified)
+        meta = _Meta(user, _fingerprint(temp), tree, refresh.racy, refresh.modified)
         os.replace(temp, folder / CACHE_INDEX)
         _write_meta(folder, meta)
-        return published, meta.modified
+        return published, meta
     finally:
         temp.unlink(missing_ok=True)
 
@@ -430,6 +441,7 @@ def _write_meta(folder: Path, meta: _Meta) -> None:
         "format": META_FORMAT,
         "user_index": meta.user,
         "cache": meta.cache,
+        "tree": meta.tree,
         "racy": meta.racy,
         "modified": meta.modified,
     }

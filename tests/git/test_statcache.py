@@ -188,6 +188,22 @@ def test_racy_entries_are_checked_again_by_the_next_snapshot(repo: Path, tmp_pat
     assert cached_stat(repo)[names[4]] == (mtime, racy.stat().st_size)
 
 
+def test_staged_changes_count_as_dirty_from_the_cache(repo: Path, tmp_path: Path) -> None:
+    names = make_tree(repo, 10)
+    age_all(repo)
+    assert [snapshot(repo).dirty for _ in range(2)] == [False, False]
+    (repo / names[0]).write_text("staged, and the same in the working tree\n")
+    git(repo, "add", names[0])
+    age_all(repo, 20)
+    for _ in range(2):  # a full pass, then from the cache
+        snap = snapshot(repo)
+        assert snap.dirty
+        assert snap.tree == add_all_tree(repo, tmp_path / "oracle")
+    git(repo, "commit", "-q", "-m", "staged")
+    git(repo, "reset", "-q", "--soft", "HEAD~1")  # HEAD moves, the index stays
+    assert snapshot(repo).dirty
+
+
 CONCURRENT = """
 import sys
 from gitxp.git.repo import GitRepo
