@@ -289,11 +289,12 @@ def _rebuild(
     repo: GitRepo, source: Path, cache: _Cache | None, checks: _Checks, repair: _Meta | None
 ) -> tuple[pygit2.Index, _Meta] | None:
     """Refresh a private copy of the index file ``source``, publish it as the cache and
-    return it with what ``index.json`` now says of it. ``repair``: ``source`` is the cache, and
-    only its racy entries are checked again; else ``source`` is the user's index, every
-    entry is checked (with ``cache``'s stat data where it holds the same content), and
-    None is returned when the index has entries the cache does not hold (conflicts,
-    assume-unchanged, skip-worktree, intent-to-add) or changed while it was copied."""
+    return it with what ``index.json`` now says of it. ``repair``: ``source`` is the
+    cache, and only its racy entries are checked again; else ``source`` is the user's
+    index, every entry is checked (with ``cache``'s stat data where it holds the same
+    content), and None is returned when the index has entries the cache does not hold
+    (conflicts, assume-unchanged, skip-worktree, intent-to-add) or changed while it was
+    copied."""
     folder = cache_dir(repo)
     folder.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(folder)
@@ -433,6 +434,8 @@ def _set_stat(entry: Any, st: os.stat_result, smudge: bool) -> None:
 
 
 def _temporary(folder: Path, name: str) -> Path:
+    """A name of this process's own beside ``folder / name`` (not tempfile: a run's
+    supervisor does not import it)."""
     return folder / f"{name}.{os.getpid()}.{random.getrandbits(48):012x}.tmp"
 
 
