@@ -181,11 +181,11 @@ class GitRepo(HistoryMixin, TransferMixin, FolderMixin):
         """Store the file at ``path`` as a blob (streamed, not read into memory)."""
         return str(self.repo.create_blob_fromdisk(str(path)))
 
-    def blob_from_chunks(self, chunks: Iterable[bytes]) -> str:
+    def blob_from_chunks(self, chunks: Iterable[bytes], scratch: Path) -> str:
         """Store the bytes of ``chunks`` joined as a blob, never holding them all in memory.
 
-        Up to 1 MiB is joined in memory; past that the chunks go to a temporary file under
-        the state folder, which libgit2 hashes and compresses as it reads it.
+        Up to 1 MiB is joined in memory; past that the chunks go to a temporary file in
+        the folder ``scratch``, which libgit2 hashes and compresses as it reads it.
         """
         held: list[bytes] = []
         size = 0
@@ -194,7 +194,7 @@ class GitRepo(HistoryMixin, TransferMixin, FolderMixin):
                 held.append(chunk)
                 size += len(chunk)
                 if size > _IN_MEMORY_BLOB:
-                    return self._blob_spilled(held, iterator)
+                    return self._blob_spilled(held, iterator, scratch)
             return self.write_blob(b"".join(held))
         except pygit2.GitError:
             # libgit2 loses the reason when a blob of more than a few KiB does not fit
@@ -203,12 +203,11 @@ class GitRepo(HistoryMixin, TransferMixin, FolderMixin):
                 raise DiskFullError(DISK_FULL_MESSAGE) from None
             raise
 
-    def _blob_spilled(self, held: list[bytes], rest: Iterator[bytes]) -> str:
+    def _blob_spilled(self, held: list[bytes], rest: Iterator[bytes], scratch: Path) -> str:
         import tempfile  # only for a blob this large: a run's start does not import it
 
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.state_dir, prefix="blob-") as temp:
+            with tempfile.NamedTemporaryFile(dir=scratch, prefix="blob-") as temp:
                 temp.writelines(held)
                 held.clear()
                 temp.writelines(rest)

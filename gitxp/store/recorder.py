@@ -482,7 +482,9 @@ class Recorder:
     def _metrics_blob(self, series: dict[str, ArraySeries]) -> tuple[str, int]:
         """``series`` as a blob in ``metrics.json`` form, written from their arrays in
         chunks: a million scalars never become a million Python floats or one string."""
-        return self.repo.blob_from_chunks(record.metrics_chunks(series)), 0o100644
+        # A temporary file a killed process leaves in the spool goes with the spool.
+        blob = self.repo.blob_from_chunks(record.metrics_chunks(series), self.spool.path)
+        return blob, 0o100644
 
     def _read_output(self, final: bool) -> None:
         """Clean what the spool's output log gained; completed lines go to ``_log_text``."""

@@ -101,7 +101,7 @@ def test_200k_values_round_trip_through_the_streamed_record(repo: Path) -> None:
     stamps = [t for series in final.values() for t in series["timestamps"]]
     assert started <= min(stamps) and max(stamps) <= time.time()
     assert final["loss"]["timestamps"] == sorted(final["loss"]["timestamps"])
-    assert not list(GitRepo(repo).state_dir.glob("blob-*"))  # the temporary file is gone
+    assert not list(GitRepo(repo).state_dir.rglob("blob-*"))  # the temporary file is gone
     fsck(repo)
 
 
