@@ -101,7 +101,8 @@ def test_the_quick_name_test_agrees_with_pathspec() -> None:
         ".netrc",
         "é.txt",
     ]
-    for extra in ([], ["*.ckpt", "!x.pem", "# comment", ""], ["build/", "!/keep"]):
+    extras = ([], ["*.ckpt", "!x.pem", "# comment", ""], ["m?ckpt", "*a*", "x**"], ["build/"])
+    for extra in extras:
         lines = [*SECRET_PATTERNS, *extra]
         spec = pathspec.GitIgnoreSpec.from_lines(lines)
         rules = SecretRules(lines)
