@@ -23,8 +23,8 @@ from gitxp.errors import UsageError
 from gitxp.git.repo import GitRepo, RefConflictError
 from gitxp.machine.venv import prune_venvs
 from gitxp.store.ids import id_time
-from gitxp.store.recorder import spool_root
 from gitxp.store.runs import RunRecord, list_runs, record, resolve
+from gitxp.store.spool import spool_root
 
 VENV_AGE = "14d"  # gc removes reproduction venvs unused for this long
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

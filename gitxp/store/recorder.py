@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from gitxp.errors import DiskFullError, UsageError
@@ -38,6 +37,7 @@ from gitxp.store.spool import (
     folder_entries,
     new_locked_spool,
     read_events,
+    spool_root,
 )
 from gitxp.store.textlog import LogCleaner, utf8_boundary
 
@@ -69,11 +69,6 @@ class RunSpec:
     # and the run's directory relative to the top of those sources (default: os.getcwd()).
     snapshot: Snapshot | None = None
     cwd: str | None = None
-
-
-def spool_root(repo: GitRepo) -> Path:
-    """The folder holding the spools of this repository's runs in progress."""
-    return repo.state_dir / "spool"
 
 
 def run_ref(run_id: str) -> str:

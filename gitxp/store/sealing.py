@@ -13,12 +13,15 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitxp.errors import DiskFullError
 from gitxp.git.repo import GitRepo
 from gitxp.git.retry import is_disk_full
-from gitxp.store.recorder import Recorder, run_ref, spool_root
-from gitxp.store.spool import Spool, lock_spool, read_meta
+from gitxp.store.spool import Spool, lock_spool, read_meta, spool_root
+
+if TYPE_CHECKING:
+    from gitxp.store.recorder import Recorder
 
 
 def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
@@ -30,6 +33,9 @@ def reopen(repo: GitRepo, spool_path: Path) -> Recorder | None:
     fd = lock_spool(spool_path, block=False)
     if fd is None:
         return None
+    # Imported here: every command seals first, and most find nothing to seal.
+    from gitxp.store.recorder import Recorder, run_ref
+
     try:
         meta = read_meta(spool_path)
     except (OSError, ValueError):
@@ -68,8 +74,9 @@ def seal_dead_runs(repo: GitRepo) -> list[SealedRun]:
     """Seal every run whose processes all ended: everything in its spool kept.
 
     A run is sealed once no process holds its spool's lock: not the supervisor, and not
-    the child it was started with (it holds the lock too, so a child whose supervisor
-    was killed keeps writing until it ends). Its status is the outcome it recorded, or
+    the child it was started with, nor the helper copying that child's output (they
+    hold the lock too, so a child whose supervisor was killed keeps writing until it
+    ends). Its status is the outcome it recorded, or
     DIED. Called at the start of every gitxp command that reads runs, and by ``gitxp
     recover``. On a full disk the runs stay as they are (status None) and reading goes on.
     """

@@ -242,6 +242,11 @@ class SpoolState:
         self.uses: dict[str, dict[str, Any]] = {}  # (run, path) → use
 
 
+def spool_root(repo: GitRepo) -> Path:
+    """The folder holding the spools of this repository's runs in progress."""
+    return repo.state_dir / "spool"
+
+
 def read_meta(path: Path) -> dict[str, Any]:
     """The ``meta.json`` of the spool at ``path``."""
     return dict(json.loads((path / "meta.json").read_text()))
