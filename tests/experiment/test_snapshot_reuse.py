@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -22,6 +24,7 @@ import pytest
 from exp_helpers import commit_all, git, load_ex, write
 from runstore_helpers import add_all_tree, fsck, user_state
 
+from gitxp.experiment.snapshots import SnapshotReuse
 from gitxp.git.repo import GitRepo
 from gitxp.git.watch import WATCH_ENV
 
@@ -196,3 +199,76 @@ def test_a_script_that_runs_once_places_no_watch(exrepo: Path) -> None:
         [sys.executable, "once.py"], cwd=exrepo, capture_output=True, text=True, check=True
     ).stdout
     assert "runs=1, watch=None" in out
+
+
+SEED = int(os.environ.get("GITXP_TORTURE_SEED", str(random.SystemRandom().randrange(10**6))))
+
+
+def _random_change(repo: Path, rng: random.Random) -> str:
+    """One change of a random kind (or none); returns what it did, for the failure text."""
+    files = sorted(
+        p.relative_to(repo).as_posix()
+        for p in repo.rglob("*")
+        if ".git" not in p.parts and p.is_file() and not p.is_symlink() and p.name != ".gitignore"
+    )
+    folders = sorted({str(Path(f).parent) for f in files} | {"."})
+    kind = rng.choice(
+        ["nothing", "edit", "same size", "new", "ignored", "tmp", "new dir", "delete",
+         "rename", "move dir", "chmod", "symlink", "gitignore", "add", "commit"]
+    )  # fmt: skip
+    where = repo / rng.choice(folders)
+    name = f"f{rng.randrange(1000)}"
+    if kind in ("edit", "same size", "delete", "rename", "chmod", "add") and files:
+        target = repo / rng.choice(files)
+        if kind == "edit":
+            target.write_text(target.read_text() + "more\n")
+        elif kind == "same size":
+            text = target.read_text()
+            target.write_text(text[:-1] + ("x" if text[-1:] != "x" else "y"))
+        elif kind == "delete":
+            target.unlink()
+        elif kind == "rename":
+            target.rename(where / f"{name}.py")
+        elif kind == "chmod":
+            target.chmod(target.stat().st_mode ^ 0o100)
+        else:
+            git(repo, "add", "-f", "--", str(target.relative_to(repo)))  # ignored ones too
+        return f"{kind} {target.relative_to(repo)}"
+    if kind == "new":
+        (where / f"{name}.py").write_text("new\n")
+    elif kind == "ignored":
+        (repo / "outputs").mkdir(exist_ok=True)
+        (repo / "outputs" / f"{name}.out").write_text("ignored\n")
+    elif kind == "tmp":
+        (where / f"{name}.tmp").write_text("ignored while *.tmp is in .gitignore\n")
+    elif kind == "new dir":
+        (where / f"d{name}" / "sub").mkdir(parents=True, exist_ok=True)
+        (where / f"d{name}" / "sub" / "x.py").write_text("deep\n")
+    elif kind == "move dir" and where != repo:
+        where.rename(repo / f"moved{rng.randrange(1000)}")
+    elif kind == "symlink" and not (where / f"{name}.lnk").exists():
+        os.symlink("README.md", where / f"{name}.lnk")
+    elif kind == "gitignore":
+        rules = (repo / ".gitignore").read_text()
+        toggled = rules.replace("*.tmp\n", "") if "*.tmp" in rules else rules + "*.tmp\n"
+        (repo / ".gitignore").write_text(toggled)
+    elif kind == "commit":
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--allow-empty", "-m", "step")
+    return f"{kind} in {where.relative_to(repo)}"
+
+
+def test_random_changes_between_runs_give_the_trees_git_add_would(
+    exrepo: Path, tmp_path: Path
+) -> None:
+    write(exrepo, ".gitignore", "outputs/\n*.tmp\n")
+    write(exrepo, "src/a.py", "a\n")
+    commit_all(exrepo)
+    reuse, repo, rng = SnapshotReuse(), GitRepo(exrepo), random.Random(SEED)
+    done: list[str] = []
+    for step in range(40):
+        done.append(_random_change(exrepo, rng))
+        expected = add_all_tree(exrepo, tmp_path / f"oracle-{step}")
+        assert reuse.take(repo).tree == expected, f"GITXP_TORTURE_SEED={SEED}: {done}"
+    assert reuse.state(repo).reused > 0, f"GITXP_TORTURE_SEED={SEED}: {done}"
+    fsck(exrepo)
