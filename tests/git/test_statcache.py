@@ -318,6 +318,36 @@ def test_converted_files_are_hashed_as_git_stores_them(repo: Path, tmp_path: Pat
     assert with_index(repo, cache_index(repo), "diff-files", "--name-only") == ""
 
 
+@pytest.mark.parametrize("kind", ["conflict", "assume-unchanged", "skip-worktree", "intent-to-add"])
+def test_indexes_the_cache_does_not_hold_are_used_as_they_are(
+    repo: Path, tmp_path: Path, kind: str
+) -> None:
+    names = make_tree(repo, 10)
+    if kind == "conflict":
+        git(repo, "checkout", "-q", "-b", "side")
+        (repo / names[0]).write_text("side\n")
+        git(repo, "commit", "-q", "-am", "side")
+        git(repo, "checkout", "-q", "main")
+        (repo / names[0]).write_text("main\n")
+        git(repo, "commit", "-q", "-am", "main")
+        git(repo, "merge", "-q", "side", check=False)
+    elif kind == "assume-unchanged":
+        git(repo, "update-index", "--assume-unchanged", names[0])
+        (repo / names[0]).write_text("changed, assumed not\n")
+    elif kind == "skip-worktree":
+        git(repo, "update-index", "--skip-worktree", names[0])
+        (repo / names[0]).write_text("changed, skipped\n")
+    else:
+        (repo / "new.txt").write_text("intended\n")
+        git(repo, "add", "-N", "new.txt")
+    age_all(repo)
+    before = index_sha(repo)
+    for _ in range(2):
+        assert snapshot(repo).tree == add_all_tree(repo, tmp_path / "oracle")
+    assert not cache_index(repo).exists()
+    assert index_sha(repo) == before
+
+
 def test_deleting_the_cache_loses_nothing(repo: Path, tmp_path: Path) -> None:
     make_tree(repo)
     age_all(repo)
