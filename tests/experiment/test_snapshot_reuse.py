@@ -204,7 +204,7 @@ def test_a_script_that_runs_once_places_no_watch(exrepo: Path) -> None:
 SEED = int(os.environ.get("GITXP_TORTURE_SEED", str(random.SystemRandom().randrange(10**6))))
 
 
-def _random_change(repo: Path, rng: random.Random) -> str:
+def _random_change(repo: Path, rng: random.Random, outside: Path) -> str:
     """One change of a random kind (or none); returns what it did, for the failure text."""
     files = sorted(
         p.relative_to(repo).as_posix()
@@ -214,7 +214,7 @@ def _random_change(repo: Path, rng: random.Random) -> str:
     folders = sorted({str(Path(f).parent) for f in files} | {"."})
     kind = rng.choice(
         ["nothing", "edit", "same size", "new", "ignored", "tmp", "new dir", "delete",
-         "rename", "move dir", "chmod", "symlink", "gitignore", "add", "commit"]
+         "rename", "move dir", "chmod", "symlink", "gitignore", "add", "commit", "outside"]
     )  # fmt: skip
     where = repo / rng.choice(folders)
     name = f"f{rng.randrange(1000)}"
@@ -252,6 +252,9 @@ def _random_change(repo: Path, rng: random.Random) -> str:
         rules = (repo / ".gitignore").read_text()
         toggled = rules.replace("*.tmp\n", "") if "*.tmp" in rules else rules + "*.tmp\n"
         (repo / ".gitignore").write_text(toggled)
+    elif kind == "outside":  # through a hard link made before the first snapshot
+        with open(outside, "a") as handle:
+            handle.write("written from outside the tree\n")
     elif kind == "commit":
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "--allow-empty", "-m", "step")
@@ -264,10 +267,12 @@ def test_random_changes_between_runs_give_the_trees_git_add_would(
     write(exrepo, ".gitignore", "outputs/\n*.tmp\n")
     write(exrepo, "src/a.py", "a\n")
     commit_all(exrepo)
+    outside = tmp_path / "linked.py"
+    os.link(exrepo / "src" / "a.py", outside)
     reuse, repo, rng = SnapshotReuse(), GitRepo(exrepo), random.Random(SEED)
     done: list[str] = []
     for step in range(40):
-        done.append(_random_change(exrepo, rng))
+        done.append(_random_change(exrepo, rng, outside))
         expected = add_all_tree(exrepo, tmp_path / f"oracle-{step}")
         assert reuse.take(repo).tree == expected, f"GITXP_TORTURE_SEED={SEED}: {done}"
     assert reuse.state(repo).reused > 0, f"GITXP_TORTURE_SEED={SEED}: {done}"
