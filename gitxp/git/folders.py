@@ -5,6 +5,7 @@ Mixed into :class:`gitxp.git.repo.GitRepo`; import that, not this.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -147,22 +148,30 @@ class CommitFolder:
 @contextmanager
 def unverified_reads() -> Iterator[None]:
     """Read objects without re-hashing each one, as git's own commands do, without keeping
-    them in libgit2's object cache, and through small windows of the pack files.
+    them in libgit2's object cache, through small windows of the pack files, and with the
+    cycle collector paused.
 
     libgit2 checks every object it reads against its id by default; for bulk reads of
     small records that check costs more than the read (``git fsck`` still checks). A
     bulk read meets each commit and tree once: caching them only costs memory (28 MiB
     for the record commits of 10,000 runs). Packs are mapped a window at a time, 1 GiB
-    windows by default: the pack of 10,000 runs (46 MiB) would stay mapped whole.
+    windows by default: the pack of 10,000 runs (46 MiB) would stay mapped whole. The
+    rows a bulk read builds (hundreds of thousands of dicts and lists, none in a cycle)
+    set the collector off again and again, and its full passes walk every object of the
+    process.
     """
     settings = pygit2.settings
     windows = settings.mwindow_size, settings.mwindow_mapped_limit
+    collecting = gc.isenabled()
     pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 0)
     settings.enable_caching(False)
     settings.mwindow_size, settings.mwindow_mapped_limit = _BULK_WINDOWS
+    gc.disable()
     try:
         yield
     finally:
+        if collecting:
+            gc.enable()
         settings.mwindow_size, settings.mwindow_mapped_limit = windows
         settings.enable_caching(True)
         pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 1)

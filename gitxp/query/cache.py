@@ -71,7 +71,7 @@ def apply_attestations(repo: GitRepo, table: RunTable) -> None:
     attestation refs (read anew each time: there are few, and they move apart from runs)."""
     found = verdicts(repo)
     ids = table.columns.get("id") or [None] * len(table)
-    seen = [found.get(str(i), []) for i in ids]
+    seen = [found.get(str(i), ()) for i in ids]
     table.columns["reproduced"] = [any(v) if v else None for v in seen]
     table.columns["reproductions"] = [len(v) for v in seen]
     table.columns["reproductions_ok"] = [sum(v) for v in seen]

@@ -106,11 +106,11 @@ def runs(
     ``columns`` keeps only those columns (``fnmatch`` patterns like ``config.*`` work);
     ``tag`` keeps the runs with that tag (their own or their note's).
     """
-    chosen = select(open_repo(repo), where, experiment, status, sort, tag)
+    chosen = select(open_repo(repo), where, experiment, status, sort, tag, reading=True)
     frame = chosen.frame.reset_index(drop=True)
     if columns is not None:
         return frame[pick_columns(frame.columns, columns)]
-    return frame[reading_order(frame.columns)]
+    return frame  # in reading order already: a reordered frame would be a copy
 
 
 READING_FRONT = ("id", "experiment", "name", "status", "start", "duration", "result", "tags")
@@ -132,10 +132,12 @@ def select(
     status: str | None = None,
     sort: str | Sequence[str] | None = None,
     tag: str | None = None,
+    reading: bool = False,
 ) -> Selection:
-    """The runs matching the filters, sorted; the frame's index points into the table."""
+    """The runs matching the filters, sorted; the frame's index points into the table
+    (``reading``: its columns in :func:`reading_order`)."""
     table = run_table(repo)
-    frame = build_frame(table)
+    frame = build_frame(table, reading)
     if tag is not None:
         frame = frame[frame["tags"].map(lambda tags: tag in (tags or ())).astype(bool)]
     if experiment is not None:
@@ -180,14 +182,16 @@ def select_rows(
     return table, rows
 
 
-def build_frame(table: RunTable) -> pd.DataFrame:
-    """The typed frame of every row of ``table`` (index: row number)."""
+def build_frame(table: RunTable, reading: bool = False) -> pd.DataFrame:
+    """The typed frame of every row of ``table`` (index: row number), its columns in
+    :func:`column_order` (``reading``: in :func:`reading_order`)."""
     import numpy as np
     import pandas as pd
 
     size = len(table)
     data: dict[str, Any] = {}
-    for name in column_order(table.columns):
+    names = column_order(table.columns)
+    for name in reading_order(names) if reading else names:
         values = table.columns.get(name)
         if values is None:
             values = [None] * size

@@ -113,7 +113,7 @@ def _sound_row(
         row[name] = texts.setdefault(value, value) if type(value) is str else value
     for column, key in _TIMES.items():
         row[column] = micros(info.get(key))
-    row["run_tags"] = list(info.get("tags") or [])
+    row["run_tags"] = [texts.setdefault(t, t) for t in info.get("tags") or ()]
     row["snapshot"] = snapshot_from(commit, folder.parents, info.get("base_commit"))
     host = _memo(memo, files.get("host.json"), lambda f: checked.mapping(f[1], "host.json"))
     row["host"] = host.get("hostname") if isinstance(host, dict) else None
