@@ -12,8 +12,9 @@
    ``gitxp push -q URL`` against ``git push -q URL 'refs/gitxp/runs/*:refs/gitxp/runs/*'``,
    to a local path and through ``git daemon`` on 127.0.0.1, in turn.
 
-Bytecode caching is on, as in a default Python installation; ``--no-bytecode`` sets
-``PYTHONDONTWRITEBYTECODE=1`` (every gitxp module is then compiled at each start). Prints
+Bytecode caching is on, as in a default Python installation; ``--no-bytecode`` runs a copy
+of gitxp without bytecode and ``PYTHONDONTWRITEBYTECODE=1``, as a machine that sets it
+does (every gitxp module is compiled at each start). Prints
 the median of each with its interquartile range and min–max, and the ratios.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,11 +49,25 @@ def main():
 REFSPEC = "refs/gitxp/runs/*:refs/gitxp/runs/*"
 
 
-def environment(no_bytecode: bool) -> dict[str, str]:
-    """This interpreter's venv active, a pinned identity, bytecode caching as asked."""
+def environment(no_bytecode: Path | None) -> dict[str, str]:
+    """This interpreter's venv active, a pinned identity, bytecode caching as asked.
+
+    ``no_bytecode``: a folder to copy gitxp into, without its ``__pycache__``, to run it
+    from there with ``PYTHONDONTWRITEBYTECODE=1``, as on a machine that never wrote
+    gitxp's bytecode (the installed libraries keep the bytecode pip compiled).
+    """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    if no_bytecode:
+    if no_bytecode is not None:
+        import gitxp
+
+        package = Path(gitxp.__file__).parent
+        shutil.copytree(
+            package, no_bytecode / "gitxp", ignore=shutil.ignore_patterns("__pycache__")
+        )
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(no_bytecode), env.get("PYTHONPATH")) if p
+        )
     env["VIRTUAL_ENV"] = sys.prefix
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     for role in ("AUTHOR", "COMMITTER"):
@@ -184,13 +200,13 @@ def main() -> None:
     parser.add_argument("--no-bytecode", action="store_true", help="PYTHONDONTWRITEBYTECODE=1")
     parser.add_argument("--only", choices=["run", "push"], help="one of the two parts")
     args = parser.parse_args()
-    env = environment(args.no_bytecode)
     print(
         f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}\n"
         f"bytecode caching: {'off (PYTHONDONTWRITEBYTECODE=1)' if args.no_bytecode else 'on'}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        env = environment(root / "nocache" if args.no_bytecode else None)
         if args.only != "push":
             trivial_run(root, args.files, args.passes, env)
         if args.only != "run":
