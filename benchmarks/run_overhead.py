@@ -6,7 +6,8 @@
    repository of 5,000 files (~100 MB) with a few edits and new files.
 2. A trivial script (prints, returns) as plain ``python script.py``, under
    ``gitxp run``, and as a Sacred experiment with a FileStorageObserver (needs the
-   ``bench`` extra: ``pip install -e .[bench]``).
+   ``bench`` extra: ``pip install -e .[bench]``). ``benchmarks/startup.py`` measures the
+   same in turns, with the spread, and a push with nothing new.
 3. Logging 100,000 scalars, including the final write into the run commit.
 
 Prints medians and ratios. Nothing here asserts: the figures go into docs/performance.md.
@@ -42,8 +43,12 @@ def main():
 """
 # Bytecode caching on, as in a default Python installation: a machine that sets
 # PYTHONDONTWRITEBYTECODE recompiles gitxp's modules at every start (~60 ms here).
+# This interpreter's venv is the active one, so `gitxp run` starts the interpreter the plain
+# baseline runs (not whatever `python` PATH finds, a pyenv shim here).
 ENV = {
     **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "VIRTUAL_ENV": sys.prefix,
+    "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
     "GIT_AUTHOR_NAME": "bench",
     "GIT_AUTHOR_EMAIL": "bench@example.com",
     "GIT_COMMITTER_NAME": "bench",
