@@ -127,6 +127,7 @@ class TreeWatch:
         self._head: HeadInfo | None = None
         self._new_dirs: set[str] = set()
         self._new_files: set[str] = set()
+        self._verdicts: dict[tuple[str, bool], bool] = {}  # relevant? per path, one read
         self._changed = self._rebuild = True
         self.overflows = 0  # queue overflows seen (for tests and benchmarks)
 
@@ -323,11 +324,16 @@ class TreeWatch:
     def _relevant(self, rel: str, isdir: bool) -> bool:
         if rel == _RESERVED or rel.startswith(_RESERVED + "/"):
             return False
-        return not self._ignored(rel, isdir) or self._tracked(rel, isdir)
+        verdict = self._verdicts.get((rel, isdir))
+        if verdict is None:
+            verdict = not self._ignored(rel, isdir) or self._tracked(rel, isdir)
+            self._verdicts[(rel, isdir)] = verdict
+        return verdict
 
     # -- reading events ---------------------------------------------------------------
 
     def _drain(self) -> None:
+        self._verdicts.clear()  # the rules may have changed since the last read
         while self._fd >= 0:
             try:
                 data = os.read(self._fd, 65536)
@@ -373,6 +379,8 @@ class TreeWatch:
             self._changed = self._rebuild = True
         elif name in _ALWAYS:
             self._changed = True
+        elif self._changed and not mask & (_CREATE | _MOVED_TO | _MOVED_FROM):
+            return  # changed already: only what to watch from the next arm still matters
         elif self._relevant(rel, isdir):
             self._changed = True
             if isdir and mask & (_MOVED_FROM | _MOVED_TO):
