@@ -299,9 +299,10 @@ def _extend(
     series["timestamps"].extend(times)
     held = series["values"]
     more = _packed(values, ints)
-    if isinstance(held, array) and isinstance(more, array) and held.typecode == more.typecode:
+    same = isinstance(more, array) and isinstance(held, array) and held.typecode == more.typecode
+    if same or isinstance(held, list):  # a list: the name logged floats and ints both
         held.extend(more)
-    else:  # floats and ints both: a list of each as logged
+    else:  # from now on it has: a list of each value as logged
         series["values"] = [*held, *more]
 
 
@@ -421,8 +422,8 @@ class MetricsReader:
                     count = len(cols.which)
                     done[stem] = done.get(stem, 0) + count
                     self.records_read += count
-                    if labels is None:
-                        labels = self._names(stem)
+                    if labels is None or max(cols.which) >= len(labels):
+                        labels = self._names(stem)  # read after the records it names
                     yield labels, _groups(cols), cols.has_ints
                     if batch is None or count < batch:
                         break

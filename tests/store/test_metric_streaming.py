@@ -66,6 +66,8 @@ def test_200k_values_round_trip_through_the_streamed_record(repo: Path) -> None:
         if i % 50_000 == 0:
             rec.spool.log_scalar("mixed", i)
             rec.spool.log_scalar("mixed", i + 0.25)
+        if i % 100_000 == 1:  # floats in the first batch read, an int in a later one
+            rec.spool.log_scalar("switch", 0.5 if i < 100_000 else i)
     rec.spool.log_scalar("loss", float("nan"))
     rec.spool.log_scalar("loss", float("inf"))
     logged = MetricsReader(rec.spool.path / "metrics").update()  # the spool, as lists
@@ -73,7 +75,8 @@ def test_200k_values_round_trip_through_the_streamed_record(repo: Path) -> None:
     raw = git(repo, "show", f"{rec.ref}:.gitxp/metrics.json").encode()
     assert raw == record.dump_metrics(logged)
     final = json.loads(raw)
-    assert list(final) == ["loss", "mixed", "seen"]  # in the order first logged
+    assert list(final) == ["loss", "mixed", "seen", "switch"]  # in the order first logged
+    assert final["switch"]["values"] == [0.5, 100_001]
     for name, series in logged.items():
         assert final[name]["steps"] == series["steps"]
         assert final[name]["timestamps"] == series["timestamps"]
