@@ -136,22 +136,18 @@ def test_metrics_chunks_join_to_the_one_line_per_metric_layout() -> None:
 
 MILLION = textwrap.dedent(
     """\
-    import os
-    from gitxp import Experiment
-    ex = Experiment('memory')
-    @ex.automain
-    def main(_run):
-        for i in range(1_000_000):
-            _run.log_scalar('loss', i * 0.5)
-        with open('/proc/self/status') as status:
-            peak = [l for l in status if l.startswith('VmHWM')][0].split()[1]
-        print('LOOP', peak)
     import atexit
     def report():
         with open('/proc/self/status') as status:
             peak = [l for l in status if l.startswith('VmHWM')][0].split()[1]
         print('PEAK', peak, flush=True)
     atexit.register(report)
+    from gitxp import Experiment
+    ex = Experiment('memory')
+    @ex.automain
+    def main(_run):
+        for i in range(1_000_000):
+            _run.log_scalar('loss', i * 0.5)
     """
 )
 
