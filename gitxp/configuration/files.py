@@ -7,8 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gitxp.configuration.dicts import normalize_config, type_name
 from gitxp.errors import ConfigError, ConfigFileNotFoundError, ConfigValueError
 
@@ -44,6 +42,8 @@ def load_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ConfigValueError(
             f"cannot read config file '{file}': {_one_line(reason)}; check the path"
         ) from exc
+    import yaml  # here, not at import: gitxp run and an Experiment rarely read a YAML file
+
     try:
         data = json.loads(text) if ext == ".json" else yaml.safe_load(text)
     except RecursionError:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.util
 import random
 import sys
@@ -60,11 +59,12 @@ def create_rnd(seed: int) -> Any:
     return random.Random(seed)
 
 
-class _SeedNumpyOnImport(importlib.abc.MetaPathFinder):
+class _SeedNumpyOnImport:
     """Seeds ``numpy.random`` the moment it is imported, while a run is being set up or runs.
 
     Importing numpy only to seed it would cost every script that never uses numpy a
-    noticeable part of its start-up; seeding it on import gives the same state.
+    noticeable part of its start-up; seeding it on import gives the same state. (A finder
+    by its ``find_spec`` alone: ``importlib.abc`` would import ``importlib.resources``.)
     """
 
     seed: int | None = None
