@@ -23,8 +23,8 @@ from other processes falls on both alike; a warm-up pass is dropped; medians of
    FileStorageObserver writing ``metrics.json``; reading back whole against ``json.load``
    of that file.
 
-The child runs the interpreter running this script (it is put first on PATH, so
-``gitxp run`` chooses it too), with bytecode caching on as in a default Python.
+The script runs under the interpreter running this one, its venv first on PATH (so
+``gitxp run`` chooses it too) and bytecode caching on, as ``run_overhead.py`` runs it.
 Generated repositories are kept in ``--cache`` (default ``<tmp>/gitxp-growth``), keyed by
 size and generator version; the runs a measurement records are deleted again, so a kept
 repository holds exactly its N runs. ``--fresh`` generates them again. Nothing asserts.
@@ -64,7 +64,7 @@ DEFAULTS = {"runs": "0,1000,10000,100000", "files": "500,5000,50000", "names": "
 QUICK = {"runs": "0,1000,10000", "files": "500,5000", "names": "10,1000"}
 PY = sys.executable
 K = TypeVar("K")
-ENV = {**run_overhead.ENV, "PATH": os.pathsep.join([str(Path(PY).parent), os.environ["PATH"]])}
+ENV = run_overhead.ENV  # this interpreter's venv first on PATH, bytecode caching on
 
 
 @dataclass
