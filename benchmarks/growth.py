@@ -12,7 +12,8 @@ from other processes falls on both alike; a warm-up pass is dropped; medians of
    (``bulk_runs.py``: the Recorder's format written by ``git fast-import``; refs loose, as
    gitxp's recorder leaves them, and packed, as ``git gc`` leaves them) against
    ``python trivial.py`` in the same repository. Overhead: the two's difference in each
-   pass; ratio: to the overhead at the smallest N. Beside it, the first run ref a
+   pass, in wall time and in CPU time (of the processes waited for: steadier than wall
+   time on a busy machine); ratio: to the overhead at the smallest N. Beside it, the first run ref a
    process creates, through libgit2's ``references.create`` (which reads all of
    ``packed-refs``) and through ``GitRepo.create_ref`` (a transaction).
 2. **files**: a repository of F files (``run_overhead.make_repo``: 20 kB each, 5 edited
@@ -35,6 +36,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -69,17 +71,28 @@ ENV = run_overhead.ENV  # this interpreter's venv first on PATH, bytecode cachin
 
 @dataclass
 class Times:
-    """Seconds of one action over the passes."""
+    """Seconds of one action over the passes: wall time, and CPU time (this process and
+    the processes it waited for), which waiting for a busy machine's CPUs leaves out."""
 
     values: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
-    def median(self) -> float:
-        return statistics.median(self.values)
+    def median(self, cpu: bool = False) -> float:
+        return statistics.median(self.cpu if cpu else self.values)
 
-    def cell(self) -> str:
+    def cell(self, cpu: bool = False) -> str:
         """``233.7 ms (220.1–250.3)``: the median and the spread."""
-        lo, hi = min(self.values), max(self.values)
-        return f"{ms(self.median())} ({ms(lo, unit=False)}–{ms(hi, unit=False)})"
+        values = self.cpu if cpu else self.values
+        lo, hi = min(values), max(values)
+        return f"{ms(self.median(cpu))} ({ms(lo, unit=False)}–{ms(hi, unit=False)})"
+
+
+def cpu_seconds() -> float:
+    own, waited = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + waited.ru_utime + waited.ru_stime
 
 
 def ms(seconds: float, unit: bool = True) -> str:
@@ -101,12 +114,25 @@ def take_turns(cases: Cases[K], repeat: int) -> dict[K, dict[str, Times]]:
     for kept_pass in [False] + [True] * repeat:
         for key, actions in cases.items():
             for col, action in actions.items():
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), cpu_seconds()
                 part = action()
                 took = part if isinstance(part, Elapsed) else time.perf_counter() - began
                 if kept_pass:
                     times[key][col].values.append(took)
+                    times[key][col].cpu.append(cpu_seconds() - cpu)
     return times
+
+
+def growth(extra: Times, base: Times) -> list[str]:
+    """The overhead's cells, wall and CPU, each with its ratio to ``base``'s."""
+    cells = []
+    for cpu in (False, True):
+        cells += [extra.cell(cpu), f"{extra.median(cpu) / base.median(cpu):.2f}×"]
+    return cells
+
+
+def growth_header(smallest: str) -> list[str]:
+    return ["overhead", f"× {smallest}", "overhead, CPU", f"× {smallest}, CPU"]
 
 
 def ratio(a: Times, b: Times) -> str:
@@ -185,7 +211,11 @@ def plain_python(repo: Path) -> None:
 
 def overhead(row: dict[str, Times]) -> Times:
     """``gitxp run`` minus plain python, pass by pass (they ran side by side)."""
-    return Times([a - b for a, b in zip(row["run"].values, row["python"].values, strict=True)])
+    run, plain = row["run"], row["python"]
+    return Times(
+        [a - b for a, b in zip(run.values, plain.values, strict=True)],
+        [a - b for a, b in zip(run.cpu, plain.cpu, strict=True)],
+    )
 
 
 # -- 1. existing runs ---------------------------------------------------------------------
@@ -218,7 +248,7 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
         times = take_turns(cases, repeat)
     finally:
         recorded.delete()
-    base = overhead(times[sizes[0], "loose"]).median()
+    base = overhead(times[sizes[0], "loose"])
     rows = []
     for (count, refs), row in times.items():
         extra = overhead(row)
@@ -228,15 +258,14 @@ def runs_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
                 refs if count else "—",
                 row["python"].cell(),
                 row["run"].cell(),
-                extra.cell(),
-                f"{extra.median() / base:.2f}×",
+                *growth(extra, base),
                 row["libgit2"].cell(),
                 row["create_ref"].cell(),
             ]
         )
     header = ["existing runs", "refs", "`python trivial.py`", "`gitxp run trivial.py`"]
-    header += ["overhead", f"× {sizes[0]:,} runs", "first ref: `references.create`"]
-    header += ["`create_ref`"]
+    header += growth_header(f"{sizes[0]:,} runs")
+    header += ["first ref: `references.create`", "`create_ref`"]
     return table(header, rows)
 
 
@@ -288,10 +317,9 @@ def files_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
         times = take_turns(cases, repeat)
     finally:
         recorded.delete()
-    base = overhead(times[sizes[0]]).median()
+    base = overhead(times[sizes[0]])
     rows = []
     for files, row in times.items():
-        extra = overhead(row)
         rows.append(
             [
                 f"{files:,}",
@@ -300,12 +328,11 @@ def files_table(sizes: list[int], repeat: int, cache: Path, fresh: bool) -> str:
                 ratio(row["snapshot"], row["stash"]),
                 row["python"].cell(),
                 row["run"].cell(),
-                extra.cell(),
-                f"{extra.median() / base:.2f}×",
+                *growth(overhead(row), base),
             ]
         )
     header = ["files", "`git stash create`", "snapshot", "× stash", "`python trivial.py`"]
-    header += ["`gitxp run trivial.py`", "overhead", f"× {sizes[0]:,} files"]
+    header += ["`gitxp run trivial.py`", *growth_header(f"{sizes[0]:,} files")]
     return table(header, rows)
 
 
