@@ -52,6 +52,7 @@ def main(a, source):
     return a
 """
 QUIET = {"--loglevel": "ERROR"}
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reuse needs inotify")
 
 
 class Loop:
@@ -120,6 +121,7 @@ def _sequence(loop: Loop) -> list[tuple[str, str]]:
     return out
 
 
+@linux
 def test_each_run_records_the_tree_as_it_was_and_reuses_it_when_nothing_changed(
     loop: Loop,
 ) -> None:
@@ -145,6 +147,7 @@ def test_each_run_records_the_tree_as_it_was_and_reuses_it_when_nothing_changed(
     fsck(loop.repo)
 
 
+@linux
 def test_a_loop_of_runs_never_touches_the_users_index_head_or_files(loop: Loop) -> None:
     def state() -> dict[str, Any]:
         found = user_state(loop.repo)
@@ -174,6 +177,7 @@ def test_without_a_watch_every_run_takes_a_full_snapshot_of_the_same_trees(
     fsck(loop.repo)
 
 
+@linux
 def test_after_a_queue_overflow_the_next_run_takes_a_full_snapshot(loop: Loop) -> None:
     queue = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
     if queue > 100_000:
@@ -261,6 +265,7 @@ def _random_change(repo: Path, rng: random.Random, outside: Path) -> str:
     return f"{kind} in {where.relative_to(repo)}"
 
 
+@linux
 def test_random_changes_between_runs_give_the_trees_git_add_would(
     exrepo: Path, tmp_path: Path
 ) -> None:
