@@ -7,8 +7,8 @@
 (what ``gitxp.log_scalar`` does; ``--shuffled``: in a random order), then, in turns
 (A, B, A, B …):
 
-- read: read back whole by ``MetricsReader.update`` as lists (what a reader of a running
-  run gets), against ``json.load`` of a Sacred FileStorageObserver ``metrics.json`` of the
+- read: read back whole by ``MetricsReader.read`` (as lists, up to 131,072 records),
+  against ``json.load`` of a Sacred FileStorageObserver ``metrics.json`` of the
   same data;
 - record: the recorder's pass at the end of a run, the spool read (``MetricsReader.read``)
   and written out as ``metrics.json`` bytes, against Sacred's
@@ -61,8 +61,8 @@ def log_round_robin(
 
 
 def read_gitxp(folder: Path) -> object:
-    """A spool's metrics read back whole, as lists (what a reader of a running run gets)."""
-    return MetricsReader(folder).update()
+    """A spool's metrics read back whole (as lists, up to 131,072 records)."""
+    return MetricsReader(folder).read({})[0]
 
 
 def record_gitxp(folder: Path) -> int:

@@ -46,10 +46,10 @@ _RESIDENT = 4 << 20  # bytes of written records a writer keeps mapped in its own
 _INT64 = (-(2**63), 2**63 - 1)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
-Series = dict[str, list[Any]]
 _KEYS = ("steps", "values", "timestamps")
-# A series read by MetricsReader.read: "steps" an array('q'), "timestamps" an array('d'),
-# "values" an array('d') (all floats), array('q') (all ints) or a list (both kinds).
+# A series read by MetricsReader.read: lists for a small read; else "steps" an array('q'),
+# "timestamps" an array('d'), "values" an array('d') (all floats), array('q') (all ints)
+# or a list (both kinds).
 ArraySeries = dict[str, Any]
 _BATCH = 65536  # records read at a time by MetricsReader.read
 
@@ -322,31 +322,24 @@ def _collector_paused() -> Iterator[None]:
 
 
 class MetricsReader:
-    """Reads the metric files of a spool: the whole of them, or only what is new.
-
-    ``records_read`` counts the records parsed so far, so a test can tell a reader that
-    reads only what is new from one that reads everything again.
+    """Reads the metric files of a spool: all of them, or only what is new since a
+    previous read. ``records_read`` counts the records parsed so far, so a test can tell
+    a reader that reads only what is new from one that reads everything again.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._done: dict[str, int] = {}
-        self.metrics: dict[str, Series] = {}
         self.records_read = 0
 
-    def update(self) -> dict[str, Series]:
-        """Read what was appended since the last call; returns all metrics so far, as lists."""
-        with _collector_paused():
-            self._into_lists(self.metrics, self._done)
-        return self.metrics
-
     def read(self, since: dict[str, int]) -> tuple[dict[str, ArraySeries], dict[str, int]]:
-        """The records after ``since`` (records read per file, from an earlier call) by
-        name, and how far this read reached; nothing is remembered between calls.
+        """The records after ``since`` by name, and how far this read reached: records
+        read per file, the ``since`` of the next read (``{}``: from the start).
 
-        Up to :data:`_BATCH` × 2 records come as plain lists (quickest to build and to
-        encode). More are read a batch at a time into compact arrays
-        (:data:`ArraySeries`), so memory holds 8 bytes a number, not Python objects.
+        Each name's steps, values and timestamps are in the order logged, file by file;
+        names come in the order first logged. Up to :data:`_BATCH` × 2 records come as
+        plain lists (quickest to build and to encode); more are read a batch at a time
+        into compact arrays (:data:`ArraySeries`), so memory holds 8 bytes a number, not
+        Python objects.
         """
         reached = dict(since)
         out: dict[str, ArraySeries] = {}
@@ -373,7 +366,7 @@ class MetricsReader:
                 else:
                     _extend(into, steps, values, times, ints)
 
-    def _into_lists(self, metrics: dict[str, Series], done: dict[str, int]) -> None:
+    def _into_lists(self, metrics: dict[str, ArraySeries], done: dict[str, int]) -> None:
         """Add the records after ``done`` to ``metrics`` as lists, a file at a time."""
         for labels, (keys, steps, values, times), _ints in self._scan(done, batch=None):
             found = {
@@ -381,7 +374,7 @@ class MetricsReader:
                 for index, s, v, t in zip(keys, steps, values, times, strict=True)
                 if index < len(labels)  # else its name line was lost with a crash
             }
-            for name in found.keys() & metrics.keys():  # names met in an earlier read
+            for name in found.keys() & metrics.keys():  # names met in an earlier file
                 series, more = metrics[name], found.pop(name)
                 for key in _KEYS:
                     series[key].extend(more[key])

@@ -23,7 +23,7 @@ from gitxp.store.spool import Spool
 
 
 def spool_metrics(spool: Spool) -> dict[str, dict[str, list[float]]]:
-    return MetricsReader(spool.path / "metrics").update()
+    return MetricsReader(spool.path / "metrics").read({})[0]
 
 
 def test_step_rules_under_gitxp_run(repo: Path) -> None:
@@ -189,13 +189,16 @@ def test_spool_reader_is_incremental_and_grows(tmp_path: Path) -> None:
     reader = MetricsReader(spool.path / "metrics")
     for i in range(10):
         spool.log_scalar("x", i)
-    assert reader.update()["x"]["values"] == list(range(10))
+    first, reached = reader.read({})
+    assert first["x"]["values"] == list(range(10))
     # Past the first memory map size (160 KiB): the file grows, nothing is lost.
     for i in range(10, 20_000):
         spool.log_scalar("x", i)
-    assert reader.update()["x"]["values"] == list(range(20_000))
+    more, reached = reader.read(reached)
+    assert more["x"]["values"] == list(range(10, 20_000))
     spool.close()
-    assert reader.update()["x"]["steps"] == list(range(20_000))
+    assert reader.read(reached) == ({}, reached)  # closed: nothing new
+    assert reader.read({})[0]["x"]["steps"] == list(range(20_000))
 
 
 def test_outside_a_run_logging_warns_once_and_records_nothing(tmp_path: Path) -> None:

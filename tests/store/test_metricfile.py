@@ -17,7 +17,7 @@ def test_interleaved_names_keep_their_own_steps_and_kinds(tmp_path: Path) -> Non
     writer.log("big", 2**70)
     writer.log("flag", True, step=7)
     writer.close()
-    metrics = MetricsReader(tmp_path).update()
+    metrics = MetricsReader(tmp_path).read({})[0]
     assert metrics["epoch"] == {
         "steps": [0, 1, 2, 3, 4],
         "values": [0, 1, 2, 3, 4],
@@ -42,7 +42,7 @@ def test_a_file_left_by_a_killed_writer_is_read_up_to_its_last_record(tmp_path: 
     # No close(): the file keeps its zero tail, as after a SIGKILL.
     (data,) = tmp_path.glob("*.bin")
     assert data.stat().st_size > 3 * RECORD
-    assert MetricsReader(tmp_path).update()["x"]["values"] == [0, 1, 2]
+    assert MetricsReader(tmp_path).read({})[0]["x"]["values"] == [0, 1, 2]
 
 
 def test_records_whose_name_line_is_missing_are_skipped(tmp_path: Path) -> None:
@@ -52,11 +52,11 @@ def test_records_whose_name_line_is_missing_are_skipped(tmp_path: Path) -> None:
     writer.close()
     (names,) = tmp_path.glob("*.names")
     names.write_text('"kept"\n')
-    assert MetricsReader(tmp_path).update() == {
+    assert MetricsReader(tmp_path).read({})[0] == {
         "kept": {
             "steps": [0],
             "values": [1],
-            "timestamps": MetricsReader(tmp_path).update()["kept"]["timestamps"],
+            "timestamps": MetricsReader(tmp_path).read({})[0]["kept"]["timestamps"],
         }
     }
 
@@ -67,13 +67,19 @@ def _logged_in_order(tmp_path: Path, rounds: list[list[str]]) -> None:
     writer = MetricWriter(tmp_path)
     reader = MetricsReader(tmp_path)
     expected: dict[str, list[int]] = {}
+    got: dict[str, dict[str, list[int]]] = {}
+    reached: dict[str, int] = {}
     count = 0
     for names in rounds:
         for name in names:
             writer.log(name, count)
             expected.setdefault(name, []).append(count)
             count += 1
-        got = reader.update()
+        new, reached = reader.read(reached)  # only this round's records
+        for name, series in new.items():
+            into = got.setdefault(name, {"steps": [], "values": []})
+            into["steps"] += series["steps"]
+            into["values"] += series["values"]
         assert list(got) == list(expected)
         assert {n: s["values"] for n, s in got.items()} == expected
         assert {n: s["steps"] for n, s in got.items()} == {
@@ -81,6 +87,7 @@ def _logged_in_order(tmp_path: Path, rounds: list[list[str]]) -> None:
         }
         fresh, _ = MetricsReader(tmp_path).read({})
         assert {n: list(s["values"]) for n, s in fresh.items()} == expected
+    assert reader.records_read == count
     writer.close()
 
 

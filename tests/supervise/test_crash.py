@@ -54,7 +54,7 @@ LOOPING = textwrap.dedent(
 
 def spool_values(spool: Path) -> list[object]:
     """Every scalar value already in a spool's metric files, read as the recorder reads them."""
-    metrics = MetricsReader(spool / "metrics").update()
+    metrics, _ = MetricsReader(spool / "metrics").read({})
     return [value for series in metrics.values() for value in series["values"]]
 
 
