@@ -123,8 +123,8 @@ def working_index(repo: GitRepo) -> WorkingIndex:
         if found is not None and _looks_fresh(found[0], checks, found[1].modified):
             return WorkingIndex(found[0], found[1].tree or None)
     user = _open_index(user_path)
-    if _looks_fresh(user, checks, known):
-        return WorkingIndex(user)
+    if user.conflicts is not None or _looks_fresh(user, checks, known):
+        return WorkingIndex(user)  # a merge in progress: the cache holds no conflicts
     rebuilt = _guarded(repo, user_path, cache or _load_cache(folder, meta), checks, None)
     return WorkingIndex(user) if rebuilt is None else WorkingIndex(rebuilt[0], rebuilt[1].tree)
 
