@@ -427,8 +427,8 @@ class Recorder:
         files: dict[str, TreeValue] = {**self.fixed_files, "run.json": b""}
         self._read_output(final)
         if final:
-            # The whole series, read once, in compact arrays (dicts of steps, values,
-            # timestamps as metrics.json has them): written as a blob in chunks.
+            # The whole series, read once (lists for a small run, compact arrays for a
+            # large one; steps, values, timestamps by name): a blob written in chunks.
             metrics = self.metrics_reader.read({})[0]
             files["metrics.json"] = self._metrics_blob(metrics)
             files["output.log"] = self._final_output().encode()
