@@ -15,7 +15,9 @@ falls on all of them alike), median and spread of ``--repeat`` rounds:
   (``config.<key>`` and ``metrics.<name>.last|min|max`` columns, UTC timestamps);
 - ``gitxp.runs()`` cold: the query cache deleted first, every run read from git;
 - both again, each in a fresh process (interpreter start and imports included, as a
-  user's first query pays them), with the peak resident memory of that process (VmHWM);
+  user's first query pays them), with the CPU time (user + system, which load from
+  other processes disturbs less than wall time) and peak resident memory (VmHWM) of
+  that process;
 - ``gitxp.runs()`` warm: the cache in place and up to date;
 - ``gitxp ls`` and ``gitxp ls --where``: the whole command in a fresh process
   (interpreter start included), warm cache;
@@ -36,6 +38,7 @@ import json
 import math
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -308,7 +311,8 @@ def child(kind: str, path: Path) -> int:
     assert len(frame) > 0
     with open("/proc/self/status") as handle:
         peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
-    print(json.dumps({"peak_mib": peak / 1024}))
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"peak_mib": peak / 1024, "cpu": used.ru_utime + used.ru_stime}))
     return 0
 
 
@@ -322,6 +326,7 @@ def measure(project: Path, folders: Path, repeat: int) -> dict[str, list[float]]
     cache = GitRepo(project).state_dir / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     peaks: dict[str, list[float]] = {"folders, fresh": [], "cold, fresh": []}
+    cpus: dict[str, list[float]] = {"folders, fresh": [], "cold, fresh": []}
 
     def drop_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
@@ -331,7 +336,9 @@ def measure(project: Path, folders: Path, repeat: int) -> dict[str, list[float]]
 
         def run() -> None:
             proc = subprocess.run(argv, env=env, check=True, capture_output=True, text=True)
-            peaks[label].append(json.loads(proc.stdout)["peak_mib"])
+            got = json.loads(proc.stdout)
+            peaks[label].append(got["peak_mib"])
+            cpus[label].append(got["cpu"])
 
         return run
 
@@ -354,7 +361,11 @@ def measure(project: Path, folders: Path, repeat: int) -> dict[str, list[float]]
             if name.startswith("cold"):
                 drop_cache()
             times[name].append(timed(action))
-    return {**times, **{f"{name} peak": values for name, values in peaks.items()}}
+    return {
+        **times,
+        **{f"{name} peak": values for name, values in peaks.items()},
+        **{f"{name} cpu": values for name, values in cpus.items()},
+    }
 
 
 LABELS = {
@@ -383,6 +394,9 @@ def report(title: str, result: dict[str, list[float]]) -> None:
         base = med["folders, fresh" if "fresh" in name else "folders"]
         ratio = med[name] / base
         print(f"  {label:<34} {spread(result[name]):>22} ms  {ratio:5.2f}× folders' time")
+    for name in ("folders, fresh", "cold, fresh"):
+        ratio = med[name + " cpu"] / med["folders, fresh cpu"]
+        print(f"  CPU time, {name:<24} {spread(result[name + ' cpu']):>22} ms  {ratio:5.2f}×")
     for name in ("folders, fresh", "cold, fresh"):
         print(f"  peak memory, {name:<21} {spread(result[name + ' peak'], 1):>22} MiB")
     warm, cold, fresh = med["warm"], med["cold"], med["cold, fresh"]
