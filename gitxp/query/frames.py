@@ -401,7 +401,8 @@ def read_metrics(repo: GitRepo, commit: str) -> dict[str, dict[str, list[Any]]]:
     """The metrics.json of run commit ``commit``: ``{name: {steps, values, timestamps}}``.
 
     A metrics.json that is too large or not sound (:mod:`gitxp.store.checked`) reads as
-    no metrics: the run is listed as damaged, and every other run's metrics still read.
+    no metrics (a run without a metrics summary is listed as damaged for it), and every
+    other run's metrics still read.
     """
     from gitxp.store import checked
 
