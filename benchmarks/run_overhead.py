@@ -112,16 +112,12 @@ def main() -> None:
         print(f"  {'git stash create':<34} {stash * 1000:8.1f} ms")
         report("gitxp take_snapshot", snap, stash, "git stash create")
 
-        print(f"\n2. a trivial script (median of {args.repeat}, whole process)")
+        print(f"\n2. a trivial script (median of {args.repeat} passes in turns, whole process)")
         py = sys.executable
-        plain = median_time(lambda: sh(repo_path, py, "trivial.py"), args.repeat)
-        run = median_time(
-            lambda: sh(repo_path, py, "-m", "gitxp", "run", "-b", "0", "trivial.py"),
-            args.repeat,
-        )
-        print(f"  {'python trivial.py':<34} {plain * 1000:8.1f} ms")
-        report("gitxp run trivial.py", run, plain, "plain python")
-        print(f"  {'gitxp run overhead':<34} {(run - plain) * 1000:8.1f} ms")
+        actions = {
+            "plain": lambda: sh(repo_path, py, "trivial.py"),
+            "run": lambda: sh(repo_path, py, "-m", "gitxp", "run", "-b", "0", "trivial.py"),
+        }
         try:
             import sacred  # noqa: F401
         except ImportError:
@@ -129,7 +125,20 @@ def main() -> None:
         else:
             script = repo_path / "sacred_trivial.py"
             script.write_text(SACRED_TRIVIAL.format(folder=str(root / "sacred_runs")))
-            sac = median_time(lambda: sh(repo_path, py, "sacred_trivial.py"), args.repeat)
+            actions["sacred"] = lambda: sh(repo_path, py, "sacred_trivial.py")
+        passes: dict[str, list[float]] = {name: [] for name in actions}
+        for index in range(args.repeat + 1):  # the first pass warms up
+            for name, action in actions.items():
+                start = time.perf_counter()
+                action()
+                if index:
+                    passes[name].append(time.perf_counter() - start)
+        plain, run = (statistics.median(passes[name]) for name in ("plain", "run"))
+        print(f"  {'python trivial.py':<34} {plain * 1000:8.1f} ms")
+        report("gitxp run trivial.py", run, plain, "plain python")
+        print(f"  {'gitxp run overhead':<34} {(run - plain) * 1000:8.1f} ms")
+        if "sacred" in passes:
+            sac = statistics.median(passes["sacred"])
             print(f"  {'sacred + FileStorageObserver':<34} {sac * 1000:8.1f} ms")
             print(f"  gitxp run / sacred: {run / sac:.2f}x")
 
