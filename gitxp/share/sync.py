@@ -32,7 +32,7 @@ from gitxp.git.repo import NOTES_REF, RUNS_PREFIX, GitRepo, RefConflictError
 from gitxp.share import attestations
 from gitxp.share.notes import NOTES_LACKING, plan_notes_push, take_notes
 from gitxp.share.relation import Relation, relation, run_id_of
-from gitxp.store.runs import RunRecord, RunRef, list_runs, resolve
+from gitxp.store.runs import RunRecord, RunRef, exact_run, list_runs, resolve
 
 ATTEMPTS = 3
 Progress = Callable[[str], None]
@@ -181,15 +181,27 @@ class _PushPlan:
 def _select(
     repo: GitRepo, specs: list[str] | None, status: str | None, where: str | None
 ) -> list[RunRef]:
-    runs = list_runs(repo)
-    if specs:
-        runs = list({r.ref: r for r in (resolve(repo, spec, runs) for spec in specs)}.values())
+    runs = _resolve_all(repo, specs) if specs else list_runs(repo)
     if status or where:
         from gitxp.query.frames import runs as query_runs
 
         ids = set(query_runs(repo, where=where, status=status)["id"])
         runs = [r for r in runs if r.id in ids]
     return runs
+
+
+def _resolve_all(repo: GitRepo, specs: list[str]) -> list[RunRef]:
+    """The runs ``specs`` name, each once; the runs are listed only for a name that is not
+    a whole id (``gitxp run --push`` names its run by id: no listing of every run)."""
+    listed: list[RunRef] | None = None
+    chosen: dict[str, RunRef] = {}
+    for spec in specs:
+        run = exact_run(repo, spec)
+        if run is None:
+            listed = list_runs(repo) if listed is None else listed
+            run = resolve(repo, spec, listed)
+        chosen.setdefault(run.ref, run)
+    return list(chosen.values())
 
 
 def _plan_push(

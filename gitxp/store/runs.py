@@ -45,6 +45,18 @@ def list_runs(repo: GitRepo) -> list[RunRef]:
     return runs
 
 
+def exact_run(repo: GitRepo, spec: str) -> RunRef | None:
+    """The local run ``spec`` names by its whole id or ref, looked up without listing the
+    runs (at 100,000 runs a listing takes seconds); None for any other kind of name."""
+    text = spec.strip()
+    for form in ("", *_REF_FORMS):
+        if text.startswith(form) and is_run_id(text[len(form) :]):
+            run_id = text[len(form) :]
+            target = repo.ref_target(RUNS_PREFIX + run_id)
+            return None if target is None else RunRef(run_id, RUNS_PREFIX + run_id, target)
+    return None
+
+
 def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None, where: str = "") -> RunRef:
     """The run named by ``spec``, as git users name a commit.
 
@@ -56,10 +68,14 @@ def resolve(repo: GitRepo, spec: str, runs: list[RunRef] | None = None, where: s
     the list to choose from, ``where`` (`` on the remote``) says where that list is.
     Raises :class:`RunNotFoundError`, with the candidates when the name is ambiguous.
     """
-    runs = list_runs(repo) if runs is None else runs
     text = spec.strip()
     if not text:
         raise RunNotFoundError("no run named; give an id prefix from 'gitxp ls', or latest")
+    if runs is None:
+        named = exact_run(repo, text)
+        if named is not None:
+            return named
+        runs = list_runs(repo)
     latest = _LATEST.match(text)
     if latest:
         return _latest(text, latest.group(1), runs)

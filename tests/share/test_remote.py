@@ -162,6 +162,23 @@ def test_fetch_named_runs_only(project: Path, bare: Path, tmp_path: Path) -> Non
     assert missing.returncode == 2 and "no run matches 'ZZZZ' on the remote" in missing.stderr
 
 
+def test_push_of_runs_named_in_full_lists_no_runs(
+    project: Path, bare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gitxp run --push`` sends its run by id: no listing of every local run."""
+    ids = make_runs(project, 3)
+
+    def no_listing(_repo: GitRepo) -> list[object]:
+        raise AssertionError("the runs were listed")
+
+    monkeypatch.setattr(sharing, "list_runs", no_listing)
+    report = sharing.push(GitRepo(project), "origin", [ids[1], f"gitxp/runs/{ids[2]}", ids[1]])
+    assert report.ok and sorted(report.created) == sorted([ids[1], ids[2]])
+    assert sorted(run_refs(bare)) == sorted([RUNS + ids[1], RUNS + ids[2]])
+    with pytest.raises(AssertionError, match="listed"):
+        sharing.push(GitRepo(project), "origin", [ids[0][:12]])
+
+
 def test_ls_remote_lists_without_fetching(project: Path, bare: Path, tmp_path: Path) -> None:
     ids = make_runs(project, 2)
     gitxp(project, "push", "origin", ids[0])

@@ -124,3 +124,23 @@ def test_commands_take_every_form(repo: Path, three: list[tuple[str, list[str]]]
     bad = gitxp(repo, "show", "0", check=False)
     assert bad.returncode != 0 and "ambiguous" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_whole_id_or_ref_is_looked_up_without_listing_the_runs(
+    repo: Path, three: list[tuple[str, list[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100,000 runs a listing takes seconds; a run named in full never pays it."""
+    import gitxp.store.runs as runs_module
+
+    gitrepo = GitRepo(repo)
+    expected = {run.id: run for run in list_runs(gitrepo)}
+
+    def no_listing(_repo: GitRepo) -> list[RunRef]:
+        raise AssertionError("the runs were listed")
+
+    monkeypatch.setattr(runs_module, "list_runs", no_listing)
+    for run_id, _ in three:
+        for name in (run_id, f"refs/gitxp/runs/{run_id}", f"gitxp/runs/{run_id}", f"runs/{run_id}"):
+            assert resolve(gitrepo, name) == expected[run_id]
+    with pytest.raises(AssertionError, match="listed"):
+        resolve(gitrepo, three[0][0][:12])  # a prefix still needs the list
