@@ -211,6 +211,15 @@ def main() -> None:
             f"{case:<20}{git_s:>8.3f}s{lib_s:>10.3f}s{cmd_s:>10.3f}s"
             f"{lib_s / git_s:>8.2f}x{cmd_s / git_s:>8.2f}x"
         )
+    print("\nmin–max of each")
+    for case in cases:
+        spreads = (
+            f"{min(times[f'{case}|{who}']):.3f}–{max(times[f'{case}|{who}']):.3f}s" for who in SIDES
+        )
+        print(
+            f"{case:<20}"
+            + "  ".join(f"{who} {text}" for who, text in zip(SIDES, spreads, strict=True))
+        )
     if args.json:
         args.json.write_text(
             json.dumps(

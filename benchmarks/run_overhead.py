@@ -10,7 +10,8 @@
    same in turns, with the spread, and a push with nothing new.
 3. Logging 100,000 scalars, including the final write into the run commit.
 
-Prints medians and ratios. Nothing here asserts: the figures go into docs/performance.md.
+Prints medians with min–max and ratios. Nothing here asserts: the figures go into
+docs/performance.md.
 """
 
 from __future__ import annotations
@@ -56,15 +57,20 @@ ENV = {
 }
 
 
-def median_time(action: Callable[[], object], repeat: int) -> float:
-    """The median wall time of ``action`` over ``repeat`` calls (after one warm-up)."""
+def wall_times(action: Callable[[], object], repeat: int) -> list[float]:
+    """The wall times of ``action`` over ``repeat`` calls (after one warm-up)."""
     action()
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         action()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def spread(times: list[float]) -> str:
+    """The min–max of ``times`` in ms, to print beside their median."""
+    return f"(min–max {min(times) * 1000:.1f}–{max(times) * 1000:.1f})"
 
 
 def sh(cwd: Path, *argv: str) -> None:
@@ -91,8 +97,12 @@ def make_repo(root: Path, files: int) -> Path:
     return repo
 
 
-def report(label: str, value: float, baseline: float, baseline_label: str) -> None:
-    print(f"  {label:<34} {value * 1000:8.1f} ms   {value / baseline:5.2f}x {baseline_label}")
+def report(label: str, times: list[float], baseline: float, baseline_label: str) -> None:
+    value = statistics.median(times)
+    print(
+        f"  {label:<34} {value * 1000:8.1f} ms   {value / baseline:5.2f}x {baseline_label}"
+        f"  {spread(times)}"
+    )
 
 
 def main() -> None:
@@ -107,10 +117,11 @@ def main() -> None:
         repo = GitRepo(repo_path)
 
         print(f"\n1. snapshot (median of {args.repeat})")
-        stash = median_time(lambda: sh(repo_path, "git", "stash", "create"), args.repeat)
-        snap = median_time(lambda: take_snapshot(repo), args.repeat)
-        print(f"  {'git stash create':<34} {stash * 1000:8.1f} ms")
-        report("gitxp take_snapshot", snap, stash, "git stash create")
+        stashes = wall_times(lambda: sh(repo_path, "git", "stash", "create"), args.repeat)
+        snaps = wall_times(lambda: take_snapshot(repo), args.repeat)
+        stash = statistics.median(stashes)
+        print(f"  {'git stash create':<34} {stash * 1000:8.1f} ms  {spread(stashes)}")
+        report("gitxp take_snapshot", snaps, stash, "git stash create")
 
         print(f"\n2. a trivial script (median of {args.repeat} passes in turns, whole process)")
         py = sys.executable
@@ -134,12 +145,15 @@ def main() -> None:
                 if index:
                     passes[name].append(time.perf_counter() - start)
         plain, run = (statistics.median(passes[name]) for name in ("plain", "run"))
-        print(f"  {'python trivial.py':<34} {plain * 1000:8.1f} ms")
-        report("gitxp run trivial.py", run, plain, "plain python")
+        print(f"  {'python trivial.py':<34} {plain * 1000:8.1f} ms  {spread(passes['plain'])}")
+        report("gitxp run trivial.py", passes["run"], plain, "plain python")
         print(f"  {'gitxp run overhead':<34} {(run - plain) * 1000:8.1f} ms")
         if "sacred" in passes:
             sac = statistics.median(passes["sacred"])
-            print(f"  {'sacred + FileStorageObserver':<34} {sac * 1000:8.1f} ms")
+            print(
+                f"  {'sacred + FileStorageObserver':<34} {sac * 1000:8.1f} ms"
+                f"  {spread(passes['sacred'])}"
+            )
             print(f"  gitxp run / sacred: {run / sac:.2f}x")
 
         print("\n3. logging 100,000 scalars, including the final record commit")
@@ -160,10 +174,11 @@ def main() -> None:
             recorder.finish("COMPLETED")
             return time.perf_counter() - start
 
-        empty = statistics.median(one_run(0) for _ in range(args.repeat))
-        full = statistics.median(one_run(100_000) for _ in range(3))
-        print(f"  {'finish with no metrics':<34} {empty * 1000:8.1f} ms")
-        print(f"  {'log 100,000 + finish':<34} {full * 1000:8.1f} ms")
+        empties = [one_run(0) for _ in range(args.repeat)]
+        fulls = [one_run(100_000) for _ in range(args.repeat)]
+        empty, full = statistics.median(empties), statistics.median(fulls)
+        print(f"  {'finish with no metrics':<34} {empty * 1000:8.1f} ms  {spread(empties)}")
+        print(f"  {'log 100,000 + finish':<34} {full * 1000:8.1f} ms  {spread(fulls)}")
         print(f"  {'cost of the 100,000 scalars':<34} {(full - empty) * 1000:8.1f} ms")
 
 
