@@ -61,6 +61,7 @@ class RunList:
         self._listed: dict[str, str] | None = None
         self._table: RunTable | None = None
         self._frame: tuple[RunTable, Any] | None = None
+        self._branches: tuple[tuple[int, ...] | None, list[str]] = (None, [])
 
     def table(self, repo: GitRepo) -> RunTable:
         """The run table, up to date with the refs (listed again only when they moved)."""
@@ -94,6 +95,19 @@ class RunList:
         with self._lock:
             self._frame = (table, frame)
         return frame
+
+    def branches(self, repo: GitRepo) -> list[str]:
+        """The repository's branch names, for the page's branch menu. Listing them walks
+        every ref (20,000 runs: 0.17 s), so they are kept while no branch folder and
+        ``packed-refs`` changed."""
+        stamp = repo.refs_stamp("refs/heads/", nested=True)
+        with self._lock:
+            if stamp is not None and self._branches[0] == stamp:
+                return self._branches[1]
+        names = sorted(r.removeprefix("refs/heads/") for r in repo.refs("refs/heads/"))
+        with self._lock:
+            self._branches = (stamp, names)
+        return names
 
     def page(self, repo: GitRepo, query: ListQuery) -> dict[str, Any]:
         """One window of the run list (see the module docstring), with a version key."""
@@ -135,7 +149,7 @@ class RunList:
             "defaults": default_columns(table),
             "repo": repo.workdir.name,
             "repo_key": repo_key(repo),
-            "branches": sorted(r.removeprefix("refs/heads/") for r in repo.refs("refs/heads/")),
+            "branches": self.branches(repo),
             "stale_after": STALE_AFTER,
             "now": now,
         }

@@ -427,16 +427,23 @@ class GitRepo(HistoryMixin, TransferMixin, FolderMixin):
         except OSError:
             return True
 
-    def refs_stamp(self, prefix: str = RUNS_PREFIX, settle: float = 2.0) -> tuple[int, ...] | None:
+    def refs_stamp(
+        self, prefix: str = RUNS_PREFIX, settle: float = 2.0, nested: bool = False
+    ) -> tuple[int, ...] | None:
         """A value that changes whenever a ref below the folder ``prefix`` does, or None.
 
         It is the modification time of that loose-ref folder and of ``packed-refs``
-        (creating, moving or deleting a loose ref renames a file in the folder). As git
+        (creating, moving or deleting a loose ref renames a file in the folder); with
+        ``nested``, of every folder below it too (branches such as ``feature/x``). As git
         does for its index, a stamp younger than ``settle`` seconds is not trusted (None):
         a change in the same clock tick could leave it unchanged.
         """
-        stamp: list[int] = []
-        for path in (self.common_dir / prefix.rstrip("/"), self.common_dir / "packed-refs"):
+        top = self.common_dir / prefix.rstrip("/")
+        folders = [top]
+        if nested:
+            folders += [Path(d) / name for d, names, _ in os.walk(top) for name in names]
+        stamp: list[int] = [len(folders)]
+        for path in (*folders, self.common_dir / "packed-refs"):
             try:
                 info = path.stat()
             except OSError:
