@@ -442,7 +442,7 @@ class GitRepo(HistoryMixin, TransferMixin, FolderMixin):
         folders = [top]
         if nested:
             folders += [Path(d) / name for d, names, _ in os.walk(top) for name in names]
-        stamp: list[int] = [len(folders)]
+        stamp: list[int] = []
         for path in (*folders, self.common_dir / "packed-refs"):
             try:
                 info = path.stat()
